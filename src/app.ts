@@ -1,0 +1,140 @@
+// Must load before any module that declares GraphQL types with decorators.
+import "reflect-metadata";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Config } from "./config.js";
+import { contextFactory, type Context, type Services } from "./graphql/context.js";
+import { formatErrorWith } from "./graphql/format-error.js";
+import { buildGraphQLSchema } from "./graphql/schema.js";
+import { applyPermissions } from "./graphql/shield.js";
+import { AccessTokens, AuthService, type CreatedAdmin, ensureFirstAdmin, Passwords } from "./modules/auth/index.js";
+import { AccessService, PermissionService } from "./modules/permissions/index.js";
+import { RoleService } from "./modules/roles/index.js";
+import { UserService } from "./modules/users/index.js";
+import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
+import { migrate } from "./platform/db/migrator.js";
+import { registerHttpErrorHandling } from "./platform/http/errors.js";
+import { registerHealthRoutes } from "./platform/http/health.js";
+import { requestIdFor } from "./platform/http/request-id.js";
+import { createLogger, type Logger } from "./platform/observability/logger.js";
+import { runWithRequestContext } from "./platform/observability/request-context.js";
+import { loadOrCreateSecret } from "./platform/secrets.js";
+
+export interface App {
+  config: Config;
+  http: FastifyInstance;
+  db: Database;
+  log: Logger;
+  /** The admin created at this start, if any (with its generated password, to show once). */
+  createdAdmin: CreatedAdmin | undefined;
+  /** Starts listening; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, lets running ones finish, and closes the database. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** An already opened database (tests); otherwise one is opened from config. */
+  db?: Database;
+  log?: Logger;
+  /** Sees every SQL statement Prisma sends (tests count them). */
+  onQuery?: QueryListener;
+}
+
+function buildServices(config: Config, db: Database, tokens: AccessTokens, log: Logger): Services {
+  const access = new AccessService(db.prisma, config.permissionCache);
+  const roles = new RoleService(db.prisma, access);
+  return {
+    access,
+    roles,
+    auth: new AuthService(db.prisma, new Passwords(config.argon2), tokens, config.refreshTokenTtlSeconds, log),
+    users: new UserService(db.prisma, access, roles, log),
+    permissions: new PermissionService(db.prisma, access),
+  };
+}
+
+function buildHttpServer(config: Config, log: Logger): FastifyInstance {
+  const http = Fastify({
+    logger: false,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+  });
+  http.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  // From here on (the body is parsed), everything the request runs sees its id in the logs.
+  http.addHook("preHandler", (request, _reply, done) => runWithRequestContext({ requestId: request.id }, done));
+  http.addHook("onResponse", async (request, reply) => {
+    log.info("request", {
+      requestId: request.id,
+      method: request.method,
+      path: request.url.split("?")[0]!.slice(0, 200),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    });
+  });
+  registerHttpErrorHandling(http, log);
+  return http;
+}
+
+/** Wires every part together: the one place that decides which implementation runs. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const db = options.db ?? (await openDatabase(config, options.onQuery));
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrate(db);
+      if (applied.length > 0) log.info("migrations applied", { migrations: applied, database: db.kind });
+    }
+    const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
+    const tokens = new AccessTokens(secret, config.jwt);
+    const services = buildServices(config, db, tokens, log);
+    const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
+
+    const http = buildHttpServer(config, log);
+    const production = config.env === "production";
+    const apollo = new ApolloServer<Context>({
+      schema: applyPermissions(await buildGraphQLSchema()),
+      introspection: !production,
+      includeStacktraceInErrorResponses: false,
+      formatError: formatErrorWith(log),
+      plugins: [
+        fastifyApolloDrainPlugin(http),
+        production
+          ? ApolloServerPluginLandingPageDisabled()
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      ],
+    });
+    await apollo.start();
+    http.route({
+      url: "/graphql",
+      method: ["GET", "POST"],
+      handler: fastifyApolloHandler(apollo, { context: contextFactory({ services, tokens, prisma: db.prisma }) }),
+    });
+    registerHealthRoutes(http, [
+      { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
+    ]);
+
+    return {
+      config,
+      http,
+      db,
+      log,
+      createdAdmin,
+      listen: () => http.listen({ host: config.host, port: config.port }),
+      async close() {
+        await http.close();
+        await apollo.stop();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,158 @@
+import path from "node:path";
+
+/**
+ * Every environment variable Kafkey reads, parsed and validated once at start-up. Nothing else in the
+ * code reads `process.env`. README.md documents each variable with its default.
+ */
+export interface Config {
+  /** `development`, `production` or `test`. @default "development" */
+  env: "development" | "production" | "test";
+  /** @default "127.0.0.1" */
+  host: string;
+  /** @default 4000 */
+  port: number;
+  /** Trust `X-Forwarded-For` from a proxy in front of Kafkey. @default false */
+  trustProxy: boolean;
+  /** Largest request body accepted, in bytes. @default 102400 */
+  bodyLimitBytes: number;
+  /** `error`, `warn`, `info`, `debug` or `silent`. @default "info" */
+  logLevel: string;
+  /** Where the embedded database and development secrets live. @default "./.data" */
+  dataDir: string;
+  /** Apply pending migrations at start-up. @default true */
+  migrateOnStart: boolean;
+  database: {
+    /** PostgreSQL URL; when unset, embedded PGlite under `dataDir` is used. */
+    url: string | undefined;
+    /** @default 10 */
+    poolSize: number;
+    /** @default 10000 */
+    idleTimeoutMs: number;
+    /** @default 15000 */
+    statementTimeoutMs: number;
+    /** @default 5000 */
+    connectTimeoutMs: number;
+  };
+  jwt: {
+    /** HS256 secret of at least 32 bytes; required in production, generated in development. */
+    secret: string | undefined;
+    /** @default "kafkey" */
+    issuer: string;
+    /** @default "kafkey" */
+    audience: string;
+    /** Access token lifetime in seconds. @default 900 */
+    accessTokenTtlSeconds: number;
+  };
+  /** Refresh token lifetime in seconds. @default 2592000 (30 days) */
+  refreshTokenTtlSeconds: number;
+  admin: {
+    /** Email of the first admin, created at start-up when no such user exists. */
+    email: string | undefined;
+    /** Password of the first admin. */
+    password: string | undefined;
+  };
+  /** argon2id cost. OWASP's minimum: m=19 MiB, t=2, p=1. */
+  argon2: { memoryKib: number; timeCost: number; parallelism: number };
+  permissionCache: {
+    /** How long a user's effective permissions are kept in memory, in ms. @default 30000 */
+    ttlMs: number;
+    /** @default 10000 */
+    maxEntries: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === "" ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!allowed.includes(raw as T)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+const LOG_LEVELS = ["error", "warn", "info", "debug", "silent"] as const;
+
+/** Parses and validates the environment; throws a ConfigError naming the offending variable. */
+export function loadConfig(env: Env): Config {
+  const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"], "development");
+  const jwtSecret = read(env, "KAFKEY_JWT_SECRET");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError("KAFKEY_JWT_SECRET must be at least 32 bytes long");
+  }
+  if (nodeEnv === "production" && jwtSecret === undefined) {
+    throw new ConfigError("KAFKEY_JWT_SECRET is required when NODE_ENV=production");
+  }
+  const adminEmail = read(env, "KAFKEY_ADMIN_EMAIL");
+  const adminPassword = read(env, "KAFKEY_ADMIN_PASSWORD");
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError("KAFKEY_ADMIN_EMAIL and KAFKEY_ADMIN_PASSWORD must be set together");
+  }
+  const databaseUrl = read(env, "DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
+  }
+
+  return {
+    env: nodeEnv,
+    host: read(env, "HOST") ?? "127.0.0.1",
+    port: int(env, "PORT", 4000, 0, 65535),
+    trustProxy: bool(env, "KAFKEY_TRUST_PROXY", false),
+    bodyLimitBytes: int(env, "KAFKEY_BODY_LIMIT_BYTES", 102_400, 1024),
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    dataDir: path.resolve(read(env, "KAFKEY_DATA_DIR") ?? ".data"),
+    migrateOnStart: bool(env, "KAFKEY_MIGRATE_ON_START", true),
+    database: {
+      url: databaseUrl,
+      poolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
+      idleTimeoutMs: int(env, "DATABASE_IDLE_TIMEOUT_MS", 10_000),
+      statementTimeoutMs: int(env, "DATABASE_STATEMENT_TIMEOUT_MS", 15_000),
+      connectTimeoutMs: int(env, "DATABASE_CONNECT_TIMEOUT_MS", 5_000),
+    },
+    jwt: {
+      secret: jwtSecret,
+      issuer: read(env, "KAFKEY_JWT_ISSUER") ?? "kafkey",
+      audience: read(env, "KAFKEY_JWT_AUDIENCE") ?? "kafkey",
+      accessTokenTtlSeconds: int(env, "KAFKEY_ACCESS_TOKEN_TTL_SECONDS", 900, 10, 86_400),
+    },
+    refreshTokenTtlSeconds: int(env, "KAFKEY_REFRESH_TOKEN_TTL_SECONDS", 2_592_000, 60),
+    admin: { email: adminEmail?.toLowerCase(), password: adminPassword },
+    argon2: {
+      memoryKib: int(env, "KAFKEY_ARGON2_MEMORY_KIB", 19_456, 8, 4_194_304),
+      timeCost: int(env, "KAFKEY_ARGON2_TIME_COST", 2, 1, 100),
+      parallelism: int(env, "KAFKEY_ARGON2_PARALLELISM", 1, 1, 64),
+    },
+    permissionCache: {
+      ttlMs: int(env, "KAFKEY_PERMISSION_CACHE_TTL_MS", 30_000),
+      maxEntries: int(env, "KAFKEY_PERMISSION_CACHE_SIZE", 10_000, 1),
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { GraphQLFormattedError } from "graphql";
+import { GraphQLError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { ArgumentValidationError } from "type-graphql";
+import type { ValidationError } from "class-validator";
+import type { Logger } from "../platform/observability/logger.js";
+import { currentRequestContext } from "../platform/observability/request-context.js";
+import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "./errors.js";
+
+const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...FRAMEWORK_CODES]);
+
+function fieldProblems(errors: ValidationError[], prefix = ""): FieldProblem[] {
+  return errors.flatMap((e) => {
+    const path = prefix + e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({
+      path,
+      message: message.replace(`${e.property} `, ""),
+    }));
+    return [...own, ...fieldProblems(e.children ?? [], `${path}.`)];
+  });
+}
+
+interface PrismaKnownError {
+  name: "PrismaClientKnownRequestError";
+  code: string;
+  meta?: {
+    modelName?: string;
+    target?: string[];
+    driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } };
+  };
+}
+
+function isPrismaKnownError(error: unknown): error is PrismaKnownError {
+  return (error as { name?: string } | undefined)?.name === "PrismaClientKnownRequestError";
+}
+
+/** Turns the errors Kafkey expects from Prisma into coded client errors; undefined for the rest. */
+function fromPrisma(error: PrismaKnownError): { message: string; extensions: Record<string, unknown> } | undefined {
+  const model = error.meta?.modelName ?? "Record";
+  switch (error.code) {
+    case "P2002": {
+      const fields = error.meta?.target ?? error.meta?.driverAdapterError?.cause?.constraint?.fields ?? [];
+      return {
+        message: `A ${model.toLowerCase()} with this ${fields.join(", ") || "value"} already exists`,
+        extensions: { code: ErrorCode.CONFLICT, reason: "UNIQUE", fields },
+      };
+    }
+    case "P2025":
+      return { message: `${model} not found`, extensions: { code: ErrorCode.NOT_FOUND } };
+    case "P2003":
+      return {
+        message: "A referenced record no longer exists",
+        extensions: { code: ErrorCode.CONFLICT, reason: "REFERENCE" },
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Apollo's formatError: deliberate errors pass with the request id added; everything else is logged
+ * in full and reaches the client only as INTERNAL_SERVER_ERROR with the request id.
+ */
+export function formatErrorWith(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const requestId = currentRequestContext()?.requestId;
+    const original = unwrapResolverError(error);
+    const { locations, path } = formatted;
+
+    if (original instanceof ArgumentValidationError) {
+      const fields = fieldProblems(original.extensions.validationErrors as ValidationError[]);
+      const message = fields.map((f) => `${f.path}: ${f.message}`).join("; ") || "Invalid input";
+      return { message, locations, path, extensions: { code: ErrorCode.BAD_USER_INPUT, fields, requestId } };
+    }
+    const mapped = isPrismaKnownError(original) ? fromPrisma(original) : undefined;
+    if (mapped) return { message: mapped.message, locations, path, extensions: { ...mapped.extensions, requestId } };
+
+    const code = formatted.extensions?.code;
+    const deliberate = original instanceof GraphQLError || !(error instanceof GraphQLError && error.originalError);
+    if (deliberate && typeof code === "string" && KNOWN_CODES.has(code)) {
+      return { ...formatted, extensions: { ...formatted.extensions, requestId } };
+    }
+    log.error("unexpected error", { error: original, path });
+    return {
+      message: "Unexpected error",
+      locations,
+      path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId },
+    };
+  };
+}

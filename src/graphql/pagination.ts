@@ -1,0 +1,43 @@
+import { ArgsType, Field, Int, ObjectType } from "type-graphql";
+import { Max, Min } from "class-validator";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { defaultValue: 1, description: "1-based page number" })
+  @Min(1)
+  page!: number;
+
+  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_PAGE_SIZE}` })
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  pageSize!: number;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Int)
+  page!: number;
+
+  @Field(() => Int)
+  pageSize!: number;
+
+  @Field(() => Int)
+  totalItems!: number;
+
+  @Field(() => Int)
+  totalPages!: number;
+
+  @Field(() => Boolean)
+  hasNext!: boolean;
+
+  @Field(() => Boolean)
+  hasPrev!: boolean;
+}
+
+export function pageInfo({ page, pageSize }: PageArgs, totalItems: number): PageInfo {
+  const totalPages = Math.ceil(totalItems / pageSize);
+  return { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 };
+}

@@ -1,0 +1,20 @@
+import "reflect-metadata";
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import { AuthResolver } from "../modules/auth/index.js";
+import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
+import { RoleResolver } from "../modules/roles/index.js";
+import { UserResolver } from "../modules/users/index.js";
+
+/** The executable schema, without permissions (see shield.ts). */
+export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [AuthResolver, UserResolver, RoleResolver, PermissionResolver, AccessResolver],
+    validate: { forbidUnknownValues: false },
+  });
+}
+
+/** The SDL committed as schema.graphql, sorted so that it only changes when the API does. */
+export function printGraphQLSchema(schema: GraphQLSchema): string {
+  return printSchema(lexicographicSortSchema(schema)) + "\n";
+}

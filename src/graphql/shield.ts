@@ -1,0 +1,38 @@
+import type { GraphQLSchema } from "graphql";
+import { applyMiddleware } from "graphql-middleware";
+import { allow, deny, shield, type IRules } from "graphql-shield";
+import { authRules } from "../modules/auth/index.js";
+import { accessRules, permissionRules } from "../modules/permissions/index.js";
+import { roleRules } from "../modules/roles/index.js";
+import { userRules } from "../modules/users/index.js";
+import { ForbiddenError } from "./errors.js";
+
+type RuleMap = Record<string, Record<string, unknown>>;
+
+function merge(...maps: RuleMap[]): IRules {
+  const merged: RuleMap = {};
+  for (const map of maps) {
+    for (const [type, fields] of Object.entries(map)) merged[type] = { ...merged[type], ...fields };
+  }
+  return merged as IRules;
+}
+
+/** Every field's rule, from each module's `*.rules.ts`. A field without one is denied. */
+export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, {
+  PageInfo: { "*": allow },
+});
+
+/**
+ * Wraps every resolver with its rule. Resolver errors pass (they are coded, or masked later by
+ * formatError); a field no rule mentions is denied with FORBIDDEN.
+ */
+export function applyPermissions(schema: GraphQLSchema): GraphQLSchema {
+  return applyMiddleware(
+    schema,
+    shield(rules, {
+      fallbackRule: deny,
+      allowExternalErrors: true,
+      fallbackError: () => new ForbiddenError(undefined, "Not allowed"),
+    }),
+  );
+}

@@ -1,0 +1,33 @@
+import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import type { Context } from "../../graphql/context.js";
+import type { AuthResult } from "./auth.service.js";
+import { SignUpInput } from "./auth.inputs.js";
+import { AuthPayload } from "./auth.type.js";
+
+/** The response may show the signed-in user's own fields, although the request had no token. */
+function reveal(ctx: Context, result: AuthResult): AuthResult {
+  ctx.selfIds.add(result.user.id);
+  return result;
+}
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload, { description: "Creates an account with the `user` role and signs it in." })
+  async signUp(@Arg("input", () => SignUpInput) input: SignUpInput, @Ctx() ctx: Context) {
+    return reveal(ctx, await ctx.services.auth.signUp(input, ctx.client));
+  }
+
+  @Mutation(() => AuthPayload, { description: "Signs in with email and password." })
+  async login(
+    @Arg("email", () => String) email: string,
+    @Arg("password", () => String) password: string,
+    @Ctx() ctx: Context,
+  ) {
+    return reveal(ctx, await ctx.services.auth.login(email, password, ctx.client));
+  }
+
+  @Mutation(() => AuthPayload, { description: "Exchanges a refresh token for new tokens; the old one stops working." })
+  async refreshToken(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
+    return reveal(ctx, await ctx.services.auth.refresh(token, ctx.client));
+  }
+}

@@ -1,0 +1,6 @@
+export { AccessTokens, type AccessTokenCheck, type VerifiedAccessToken } from "./access-tokens.js";
+export { AuthResolver } from "./auth.resolver.js";
+export { authRules } from "./auth.rules.js";
+export { AuthService } from "./auth.service.js";
+export { ensureFirstAdmin, type CreatedAdmin } from "./first-admin.js";
+export { Passwords } from "./password.js";

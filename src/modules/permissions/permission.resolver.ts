@@ -1,0 +1,39 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { UUIDResolver } from "graphql-scalars";
+import { actorOf, type Context } from "../../graphql/context.js";
+import { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
+import { Permission } from "./permission.type.js";
+
+@Resolver(() => Permission)
+export class PermissionResolver {
+  @Query(() => [Permission], { description: "Every permission, by key. Needs permissions.read." })
+  permissions(@Ctx() ctx: Context) {
+    return ctx.services.permissions.list();
+  }
+
+  @Query(() => Permission, { description: "Needs permissions.read." })
+  permission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.permissions.get(id);
+  }
+
+  @Mutation(() => Permission, { description: "Needs permissions.create." })
+  createPermission(@Arg("input", () => CreatePermissionInput) input: CreatePermissionInput, @Ctx() ctx: Context) {
+    return ctx.services.permissions.create(input);
+  }
+
+  @Mutation(() => Permission, {
+    description: "Needs permissions.update; a new key also needs the caller to hold that key.",
+  })
+  async updatePermission(
+    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("input", () => UpdatePermissionInput) input: UpdatePermissionInput,
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.permissions.update(await actorOf(ctx), id, input);
+  }
+
+  @Mutation(() => Boolean, { description: "Needs permissions.delete. Built-in permissions cannot be deleted." })
+  deletePermission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.permissions.delete(id);
+  }
+}

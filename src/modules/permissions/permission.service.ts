@@ -1,0 +1,72 @@
+import type { Permission as PermissionRecord } from "../../generated/prisma/client.js";
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import { type AccessService, can, type Principal } from "./access.js";
+import { isCatalogPermission, isValidPermissionKey } from "./catalog.js";
+import type { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
+
+function checkKey(key: string, path: string): void {
+  if (!isValidPermissionKey(key)) {
+    throw new BadUserInputError([
+      { path, message: "must be dotted lower-case segments such as users.read, the last may be *" },
+    ]);
+  }
+}
+
+/** The permission catalog: built-in keys plus whatever an application defines for itself. */
+export class PermissionService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly access: AccessService,
+  ) {}
+
+  list(): Promise<PermissionRecord[]> {
+    return this.prisma.permission.findMany({ orderBy: { key: "asc" } });
+  }
+
+  async get(id: string): Promise<PermissionRecord> {
+    const permission = await this.prisma.permission.findUnique({ where: { id } });
+    if (!permission) throw new NotFoundError("Permission");
+    return permission;
+  }
+
+  async create(input: CreatePermissionInput): Promise<PermissionRecord> {
+    checkKey(input.key, "key");
+    const permission = await this.prisma.permission.create({
+      data: { key: input.key, description: input.description },
+    });
+    this.access.invalidateAll();
+    return permission;
+  }
+
+  /**
+   * Renaming a key changes what every holder of the old key holds, so the actor must hold the new
+   * key already: otherwise renaming a permission they have into one they lack would be an escalation.
+   */
+  async update(actor: Principal, id: string, input: UpdatePermissionInput): Promise<PermissionRecord> {
+    const current = await this.get(id);
+    if (input.key !== undefined && input.key !== current.key) {
+      checkKey(input.key, "key");
+      if (isCatalogPermission(current.key)) {
+        throw new ConflictError(`${current.key} is a built-in permission and keeps its key`, "SYSTEM_PERMISSION");
+      }
+      if (!can(actor, input.key)) throw new ForbiddenError(input.key);
+    }
+    const permission = await this.prisma.permission.update({
+      where: { id },
+      data: { key: input.key, description: input.description },
+    });
+    this.access.invalidateAll();
+    return permission;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const current = await this.get(id);
+    if (isCatalogPermission(current.key)) {
+      throw new ConflictError(`${current.key} is a built-in permission and cannot be deleted`, "SYSTEM_PERMISSION");
+    }
+    await this.prisma.permission.delete({ where: { id } });
+    this.access.invalidateAll();
+    return true;
+  }
+}

@@ -1,0 +1,5 @@
+export { createRoleLoaders, type RoleLoaders } from "./role.loaders.js";
+export { RoleResolver } from "./role.resolver.js";
+export { roleRules } from "./role.rules.js";
+export { RoleService } from "./role.service.js";
+export { Role } from "./role.type.js";

@@ -1,0 +1,34 @@
+import { Field, InputType } from "type-graphql";
+import { UUIDResolver } from "graphql-scalars";
+import { ArrayMaxSize, IsOptional, Matches, MaxLength } from "class-validator";
+
+const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/;
+const ROLE_NAME_MESSAGE = "must be 1 to 64 letters, digits, spaces or _.:- and start with a letter or digit";
+
+@InputType()
+export class CreateRoleInput {
+  @Field(() => String)
+  @Matches(ROLE_NAME, { message: ROLE_NAME_MESSAGE })
+  name!: string;
+
+  @Field(() => String, { defaultValue: "" })
+  @MaxLength(500)
+  description!: string;
+
+  @Field(() => [UUIDResolver], { defaultValue: [], description: "The caller must hold each of them" })
+  @ArrayMaxSize(1000)
+  permissionIds!: string[];
+}
+
+@InputType()
+export class UpdateRoleInput {
+  @Field(() => String, { nullable: true, description: "System roles keep their name" })
+  @IsOptional()
+  @Matches(ROLE_NAME, { message: ROLE_NAME_MESSAGE })
+  name?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(500)
+  description?: string;
+}

@@ -1,0 +1,54 @@
+import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
+import { UUIDResolver } from "graphql-scalars";
+import { actorOf, type Context } from "../../graphql/context.js";
+import { Permission } from "../permissions/index.js";
+import { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
+import { Role } from "./role.type.js";
+
+@Resolver(() => Role)
+export class RoleResolver {
+  @Query(() => [Role], { description: "Every role, by name. Needs roles.read." })
+  roles(@Ctx() ctx: Context) {
+    return ctx.services.roles.list();
+  }
+
+  @Query(() => Role, { description: "Needs roles.read." })
+  role(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.roles.get(id);
+  }
+
+  @Mutation(() => Role, { description: "Needs roles.create, and every permission given to the role." })
+  async createRole(@Arg("input", () => CreateRoleInput) input: CreateRoleInput, @Ctx() ctx: Context) {
+    return ctx.services.roles.create(await actorOf(ctx), input);
+  }
+
+  @Mutation(() => Role, { description: "Needs roles.update. System roles keep their name." })
+  updateRole(
+    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.roles.update(id, input);
+  }
+
+  @Mutation(() => Boolean, { description: "Needs roles.delete. System roles cannot be deleted." })
+  deleteRole(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.roles.delete(id);
+  }
+
+  @Mutation(() => Role, {
+    description: "Replaces the role's permissions. Needs roles.update, and every permission added or removed.",
+  })
+  async setRolePermissions(
+    @Arg("roleId", () => UUIDResolver) roleId: string,
+    @Arg("permissionIds", () => [UUIDResolver]) permissionIds: string[],
+    @Ctx() ctx: Context,
+  ) {
+    return ctx.services.roles.setPermissions(await actorOf(ctx), roleId, permissionIds);
+  }
+
+  @FieldResolver(() => [Permission])
+  permissions(@Root() role: Role, @Ctx() ctx: Context) {
+    return ctx.loaders.permissionsByRoleId.load(role.id);
+  }
+}

@@ -1,0 +1,5 @@
+export { UserResolver } from "./user.resolver.js";
+export { userRules } from "./user.rules.js";
+export { normalizeEmail, UserService } from "./user.service.js";
+export { User, UserStatus } from "./user.type.js";
+export { DisplayName, EmailAddress } from "./user.inputs.js";

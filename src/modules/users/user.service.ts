@@ -1,0 +1,141 @@
+import type { Prisma, User as UserRecord } from "../../generated/prisma/client.js";
+import { ConflictError, NotFoundError } from "../../graphql/errors.js";
+import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import type { Logger } from "../../platform/observability/logger.js";
+import { type AccessService, type Principal, SystemRole } from "../permissions/index.js";
+import type { RoleService } from "../roles/index.js";
+import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
+import { UserStatus } from "./user.type.js";
+
+type Tx = Prisma.TransactionClient;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Users and their roles. The platform always keeps at least one active admin. */
+export class UserService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly access: AccessService,
+    private readonly roles: RoleService,
+    private readonly log: Logger,
+  ) {}
+
+  async get(id: string): Promise<UserRecord> {
+    const user = await this.prisma.user.findUnique({ where: { id } });
+    if (!user) throw new NotFoundError("User");
+    return user;
+  }
+
+  updateMe(userId: string, input: UpdateMeInput): Promise<UserRecord> {
+    return this.prisma.user.update({ where: { id: userId }, data: { displayName: input.displayName?.trim() } });
+  }
+
+  async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserRecord[]; pageInfo: PageInfo }> {
+    const search = filter.search?.trim();
+    const where: Prisma.UserWhereInput = {
+      status: filter.status,
+      roles: filter.roleId ? { some: { roleId: filter.roleId } } : undefined,
+      OR: search
+        ? [
+            { email: { contains: search, mode: "insensitive" } },
+            { displayName: { contains: search, mode: "insensitive" } },
+          ]
+        : undefined,
+    };
+    const [totalItems, items] = await Promise.all([
+      this.prisma.user.count({ where }),
+      this.prisma.user.findMany({
+        where,
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        skip: (page.page - 1) * page.pageSize,
+        take: page.pageSize,
+      }),
+    ]);
+    return { items, pageInfo: pageInfo(page, totalItems) };
+  }
+
+  async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserRecord> {
+    const disabling = input.status === UserStatus.DISABLED;
+    const user = await this.prisma.$transaction(async (tx) => {
+      if (disabling) await this.keepAnAdmin(tx, id);
+      return tx.user.update({
+        where: { id },
+        data: {
+          displayName: input.displayName?.trim(),
+          email: input.email === undefined ? undefined : normalizeEmail(input.email),
+          status: input.status,
+        },
+      });
+    });
+    if (disabling) {
+      await this.prisma.refreshToken.updateMany({
+        where: { userId: id, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
+    }
+    this.access.invalidateUser(id);
+    this.log.info("user updated", {
+      event: "user.updated",
+      actorId: actor.userId,
+      targetId: id,
+      fields: Object.keys(input),
+    });
+    return user;
+  }
+
+  async delete(actor: Principal, id: string): Promise<boolean> {
+    await this.prisma.$transaction(async (tx) => {
+      await this.keepAnAdmin(tx, id);
+      await tx.user.delete({ where: { id } });
+    });
+    this.access.invalidateUser(id);
+    this.log.info("user deleted", { event: "user.deleted", actorId: actor.userId, targetId: id });
+    return true;
+  }
+
+  /** Grants a role; the actor must hold every permission the role carries. Idempotent. */
+  async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
+    const user = await this.get(userId);
+    await this.roles.requireGrantable(actor, roleId);
+    await this.prisma.userRole.upsert({
+      where: { userId_roleId: { userId, roleId } },
+      create: { userId, roleId, grantedBy: actor.userId },
+      update: {},
+    });
+    this.access.invalidateUser(userId);
+    this.log.info("role assigned", { event: "user.role_assigned", actorId: actor.userId, targetId: userId, roleId });
+    return user;
+  }
+
+  /** Takes a role away; the actor must hold every permission the role carries. Idempotent. */
+  async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
+    const user = await this.get(userId);
+    const role = await this.roles.requireGrantable(actor, roleId);
+    await this.prisma.$transaction(async (tx) => {
+      if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
+      await tx.userRole.deleteMany({ where: { userId, roleId } });
+    });
+    this.access.invalidateUser(userId);
+    this.log.info("role removed", { event: "user.role_removed", actorId: actor.userId, targetId: userId, roleId });
+    return user;
+  }
+
+  /**
+   * Refuses a change that would leave no active admin when `userId` stops being one. The admin role's
+   * row is locked first, so two such changes at once cannot each see the other admin still there.
+   */
+  private async keepAnAdmin(tx: Tx, userId: string): Promise<void> {
+    const admin = await tx.role.findUnique({ where: { name: SystemRole.ADMIN }, select: { id: true } });
+    if (!admin) return;
+    await tx.$queryRaw`SELECT 1 FROM "roles" WHERE "id" = ${admin.id}::uuid FOR UPDATE`;
+    const holds = await tx.userRole.count({ where: { roleId: admin.id, userId, user: { status: "active" } } });
+    if (holds === 0) return;
+    const others = await tx.userRole.count({
+      where: { roleId: admin.id, userId: { not: userId }, user: { status: "active" } },
+    });
+    if (others === 0) throw new ConflictError("This is the last active admin", "LAST_ADMIN");
+  }
+}

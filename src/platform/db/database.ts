@@ -1,0 +1,99 @@
+import fs from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../../generated/prisma/client.js";
+import type { Config } from "../../config.js";
+
+export { Prisma, PrismaClient } from "../../generated/prisma/client.js";
+
+/** One connection's worth of raw SQL, for the migrator and health checks. */
+export interface SqlSession {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs a script of several statements (no parameters). */
+  exec(script: string): Promise<void>;
+}
+
+export interface Database {
+  kind: "postgres" | "pglite";
+  prisma: PrismaClient;
+  /** Runs `fn` on one dedicated connection, released afterwards. */
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type QueryListener = (sql: string) => void;
+
+function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: QueryListener): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  client.$on("query", (event) => onQuery(event.query));
+  return client;
+}
+
+/**
+ * Opens PostgreSQL through `@prisma/adapter-pg` when `DATABASE_URL` is set, otherwise embedded PGlite
+ * persisted under the data dir.
+ * @param onQuery called with every SQL statement Prisma sends (tests count them).
+ */
+export async function openDatabase(
+  config: Pick<Config, "database" | "dataDir">,
+  onQuery?: QueryListener,
+): Promise<Database> {
+  const { database } = config;
+  if (database.url) {
+    const pool = new pg.Pool({
+      connectionString: database.url,
+      max: database.poolSize,
+      idleTimeoutMillis: database.idleTimeoutMs,
+      connectionTimeoutMillis: database.connectTimeoutMs,
+      statement_timeout: database.statementTimeoutMs,
+      application_name: "kafkey",
+    });
+    const prisma = prismaClient(new PrismaPg(pool), onQuery);
+    return {
+      kind: "postgres",
+      prisma,
+      async withSession(fn) {
+        const client = await pool.connect();
+        try {
+          return await fn({
+            query: async (sql, params) => (await client.query(sql, params)).rows,
+            exec: async (script) => void (await client.query(script)),
+          });
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
+  }
+
+  const dir = path.join(config.dataDir, "pglite");
+  fs.mkdirSync(dir, { recursive: true });
+  return openPglite(await PGlite.create(dir), onQuery);
+}
+
+/** Embedded PostgreSQL (PGlite); in memory when `dataDir` is `memory://`. */
+export function openPglite(pglite: PGlite, onQuery?: QueryListener): Database {
+  const prisma = prismaClient(new PrismaPGlite(pglite), onQuery);
+  return {
+    kind: "pglite",
+    prisma,
+    // PGlite is a single connection: sessions are serialised by PGlite itself.
+    withSession: (fn) =>
+      fn({
+        query: async (sql, params) => (await pglite.query(sql, params)).rows as never[],
+        exec: async (script) => void (await pglite.exec(script)),
+      }),
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import winston from "winston";
+import { currentRequestContext } from "./request-context.js";
+
+export type Logger = winston.Logger;
+
+/** Adds the time, and the request id and user id of the request being served to every line. */
+const requestFields = winston.format((info) => {
+  info.time = new Date().toISOString();
+  const context = currentRequestContext();
+  if (context) {
+    info.requestId ??= context.requestId;
+    if (context.userId) info.userId ??= context.userId;
+  }
+  return info;
+});
+
+/**
+ * JSON lines on stdout: `{ level, time, message, requestId, userId, ... }`.
+ * @param level `error` | `warn` | `info` | `debug` | `silent`
+ */
+export function createLogger(level: string): Logger {
+  return winston.createLogger({
+    level: level === "silent" ? "error" : level,
+    silent: level === "silent",
+    format: winston.format.combine(requestFields(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+}
