@@ -34,12 +34,25 @@ function isPrismaKnownError(error: unknown): error is PrismaKnownError {
   return (error as { name?: string } | undefined)?.name === "PrismaClientKnownRequestError";
 }
 
+/**
+ * The columns of a violated unique constraint. The pg adapter names only the index; ours follow
+ * Prisma's `<table>_<columns>_key` naming, so the columns can be read back from it.
+ */
+function uniqueColumns(
+  cause: { table?: string; constraint?: { fields?: string[]; index?: string } } | undefined,
+): string[] {
+  if (cause?.constraint?.fields) return cause.constraint.fields;
+  const index = cause?.constraint?.index;
+  if (!index || !cause?.table || !index.startsWith(`${cause.table}_`) || !index.endsWith("_key")) return [];
+  return [index.slice(cause.table.length + 1, -"_key".length)];
+}
+
 /** Turns the errors Kafkey expects from Prisma into coded client errors; undefined for the rest. */
 function fromPrisma(error: PrismaKnownError): { message: string; extensions: Record<string, unknown> } | undefined {
   const model = error.meta?.modelName ?? "Record";
   switch (error.code) {
     case "P2002": {
-      const fields = error.meta?.target ?? error.meta?.driverAdapterError?.cause?.constraint?.fields ?? [];
+      const fields = error.meta?.target ?? uniqueColumns(error.meta?.driverAdapterError?.cause);
       return {
         message: `A ${model.toLowerCase()} with this ${fields.join(", ") || "value"} already exists`,
         extensions: { code: ErrorCode.CONFLICT, reason: "UNIQUE", fields },

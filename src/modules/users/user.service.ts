@@ -10,6 +10,11 @@ import { UserStatus } from "./user.type.js";
 
 type Tx = Prisma.TransactionClient;
 
+/** A LIKE pattern matching `text` literally: Prisma's `contains` does not escape `%` and `_`. */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -34,7 +39,7 @@ export class UserService {
   }
 
   async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserRecord[]; pageInfo: PageInfo }> {
-    const search = filter.search?.trim();
+    const search = filter.search?.trim() ? likeLiteral(filter.search.trim()) : undefined;
     const where: Prisma.UserWhereInput = {
       status: filter.status,
       roles: filter.roleId ? { some: { roleId: filter.roleId } } : undefined,

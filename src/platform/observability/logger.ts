@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import winston from "winston";
 import { currentRequestContext } from "./request-context.js";
 
@@ -17,12 +18,15 @@ const requestFields = winston.format((info) => {
 /**
  * JSON lines on stdout: `{ level, time, message, requestId, userId, ... }`.
  * @param level `error` | `warn` | `info` | `debug` | `silent`
+ * @param destination where lines go instead of stdout (tests read them back).
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: Writable): Logger {
   return winston.createLogger({
     level: level === "silent" ? "error" : level,
     silent: level === "silent",
     format: winston.format.combine(requestFields(), winston.format.errors({ stack: true }), winston.format.json()),
-    transports: [new winston.transports.Console()],
+    transports: [
+      destination ? new winston.transports.Stream({ stream: destination }) : new winston.transports.Console(),
+    ],
   });
 }

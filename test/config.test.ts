@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+describe("configuration", () => {
+  it("has working defaults for a bare development start", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ env: "development", port: 4000, migrateOnStart: true, bodyLimitBytes: 102_400 });
+    expect(config.database.url).toBeUndefined();
+    expect(config.jwt.accessTokenTtlSeconds).toBe(900);
+    expect(config.refreshTokenTtlSeconds).toBe(30 * 24 * 3600);
+    expect(config.argon2).toEqual({ memoryKib: 19_456, timeCost: 2, parallelism: 1 });
+  });
+
+  it.each([
+    [{ NODE_ENV: "production" }, "KAFKEY_JWT_SECRET"],
+    [{ KAFKEY_JWT_SECRET: "too-short" }, "KAFKEY_JWT_SECRET"],
+    [{ PORT: "eighty" }, "PORT"],
+    [{ DATABASE_POOL_SIZE: "0" }, "DATABASE_POOL_SIZE"],
+    [{ KAFKEY_MIGRATE_ON_START: "maybe" }, "KAFKEY_MIGRATE_ON_START"],
+    [{ NODE_ENV: "staging" }, "NODE_ENV"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ KAFKEY_ADMIN_EMAIL: "a@b.c" }, "KAFKEY_ADMIN_PASSWORD"],
+  ])("refuses %j, naming %s", (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it("starts in production with a long enough secret", () => {
+    const config = loadConfig({ NODE_ENV: "production", KAFKEY_JWT_SECRET: "s".repeat(32) });
+    expect(config.env).toBe("production");
+  });
+});
