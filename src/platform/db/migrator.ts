@@ -87,7 +87,7 @@ async function apply(session: SqlSession, migration: LocalMigration): Promise<vo
     );
     await session.exec("COMMIT");
   } catch (error) {
-    await session.exec("ROLLBACK");
+    await session.exec("ROLLBACK").catch(() => undefined);
     throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
   }
 }
@@ -102,6 +102,9 @@ async function apply(session: SqlSession, migration: LocalMigration): Promise<vo
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
   const local = await readMigrations(dir);
   return db.withSession(async (session) => {
+    // A migration (an index on a big table) or the wait for another instance's lock may take longer
+    // than the application's statement timeout: lift it on this connection while migrating.
+    await session.exec("SET statement_timeout = 0");
     await session.query("SELECT pg_advisory_lock($1)", [PRISMA_ADVISORY_LOCK]);
     try {
       await session.exec(CREATE_MIGRATIONS_TABLE);
@@ -115,6 +118,7 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<strin
       return pending.map((m) => m.name);
     } finally {
       await session.query("SELECT pg_advisory_unlock($1)", [PRISMA_ADVISORY_LOCK]);
+      await session.exec("RESET statement_timeout");
     }
   });
 }
