@@ -65,14 +65,44 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** Every variable `loadConfig` reads. README.md and .env.example document each (a test checks). */
+export const CONFIG_VARIABLES = [
+  "NODE_ENV",
+  "HOST",
+  "PORT",
+  "LOG_LEVEL",
+  "KAFKEY_TRUST_PROXY",
+  "KAFKEY_BODY_LIMIT_BYTES",
+  "KAFKEY_DATA_DIR",
+  "KAFKEY_MIGRATE_ON_START",
+  "DATABASE_URL",
+  "DATABASE_POOL_SIZE",
+  "DATABASE_IDLE_TIMEOUT_MS",
+  "DATABASE_STATEMENT_TIMEOUT_MS",
+  "DATABASE_CONNECT_TIMEOUT_MS",
+  "KAFKEY_JWT_SECRET",
+  "KAFKEY_JWT_ISSUER",
+  "KAFKEY_JWT_AUDIENCE",
+  "KAFKEY_ACCESS_TOKEN_TTL_SECONDS",
+  "KAFKEY_REFRESH_TOKEN_TTL_SECONDS",
+  "KAFKEY_ADMIN_EMAIL",
+  "KAFKEY_ADMIN_PASSWORD",
+  "KAFKEY_ARGON2_MEMORY_KIB",
+  "KAFKEY_ARGON2_TIME_COST",
+  "KAFKEY_ARGON2_PARALLELISM",
+  "KAFKEY_PERMISSION_CACHE_TTL_MS",
+  "KAFKEY_PERMISSION_CACHE_SIZE",
+] as const;
+type Variable = (typeof CONFIG_VARIABLES)[number];
+
 type Env = Record<string, string | undefined>;
 
-function read(env: Env, name: string): string | undefined {
+function read(env: Env, name: Variable): string | undefined {
   const value = env[name]?.trim();
   return value === "" ? undefined : value;
 }
 
-function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+function int(env: Env, name: Variable, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -82,7 +112,7 @@ function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX
   return value;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+function bool(env: Env, name: Variable, fallback: boolean): boolean {
   const raw = read(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (["1", "true", "yes", "on"].includes(raw)) return true;
@@ -90,7 +120,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(env: Env, name: Variable, allowed: readonly T[], fallback: T): T {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   if (!allowed.includes(raw as T)) {
