@@ -10,15 +10,28 @@ import { contextFactory, type Context, type Services } from "./graphql/context.j
 import { formatErrorWith } from "./graphql/format-error.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
-import { AccessTokens, AuthService, type CreatedAdmin, ensureFirstAdmin, Passwords } from "./modules/auth/index.js";
+import { FieldRateLimiter } from "./graphql/rate-limit.js";
+import {
+  AccessTokens,
+  AuthService,
+  type CreatedAdmin,
+  ensureFirstAdmin,
+  Lockout,
+  Passwords,
+} from "./modules/auth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
+import { Revocations, SessionService } from "./modules/sessions/index.js";
 import { UserService } from "./modules/users/index.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
-import { registerHealthRoutes } from "./platform/http/health.js";
+import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
+import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
 import { requestIdFor } from "./platform/http/request-id.js";
+import type { KeyValueStore } from "./platform/kv/kv.js";
+import { MemoryStore } from "./platform/kv/memory.js";
+import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger } from "./platform/observability/logger.js";
 import { runWithRequestContext } from "./platform/observability/request-context.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
@@ -27,6 +40,7 @@ export interface App {
   config: Config;
   http: FastifyInstance;
   db: Database;
+  kv: KeyValueStore;
   log: Logger;
   /** The admin created at this start, if any (with its generated password, to show once). */
   createdAdmin: CreatedAdmin | undefined;
@@ -39,21 +53,46 @@ export interface App {
 export interface AppOptions {
   /** An already opened database (tests); otherwise one is opened from config. */
   db?: Database;
+  /** An already opened store (tests); otherwise Redis when configured, else in-process. */
+  kv?: KeyValueStore;
   log?: Logger;
   /** Sees every SQL statement Prisma sends (tests count them). */
   onQuery?: QueryListener;
 }
 
-function buildServices(config: Config, db: Database, tokens: AccessTokens, log: Logger): Services {
-  const access = new AccessService(db.prisma, config.permissionCache);
-  const roles = new RoleService(db.prisma, access);
+interface Parts {
+  config: Config;
+  db: Database;
+  kv: KeyValueStore;
+  tokens: AccessTokens;
+  revocations: Revocations;
+  log: Logger;
+}
+
+function buildServices({ config, db, kv, tokens, revocations, log }: Parts): Services {
+  const { prisma } = db;
+  const access = new AccessService(prisma, kv, config.permissionCache);
+  const roles = new RoleService(prisma, access);
+  const sessions = new SessionService(
+    prisma,
+    revocations,
+    { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, reuseGraceSeconds: config.refreshReuseGraceSeconds },
+    log,
+  );
+  const passwords = new Passwords(config.argon2);
+  const lockout = new Lockout(kv, config.lockout, log);
   return {
     access,
     roles,
-    auth: new AuthService(db.prisma, new Passwords(config.argon2), tokens, config.refreshTokenTtlSeconds, log),
-    users: new UserService(db.prisma, access, roles, log),
-    permissions: new PermissionService(db.prisma, access),
+    sessions,
+    auth: new AuthService({ prisma, passwords, tokens, sessions, revocations, lockout, log }),
+    users: new UserService(prisma, access, roles, sessions, log),
+    permissions: new PermissionService(prisma, access),
   };
+}
+
+function openStore(config: Config): KeyValueStore {
+  return config.redis.url ? new RedisStore({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryStore();
 }
 
 function buildHttpServer(config: Config, log: Logger): FastifyInstance {
@@ -86,6 +125,7 @@ function buildHttpServer(config: Config, log: Logger): FastifyInstance {
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const db = options.db ?? (await openDatabase(config, options.onQuery));
+  const kv = options.kv ?? openStore(config);
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(db);
@@ -93,10 +133,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
     const tokens = new AccessTokens(secret, config.jwt);
-    const services = buildServices(config, db, tokens, log);
+    const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
+    const services = buildServices({ config, db, kv, tokens, revocations, log });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log);
+    await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const apollo = new ApolloServer<Context>({
       schema: applyPermissions(await buildGraphQLSchema()),
@@ -114,26 +156,39 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     http.route({
       url: "/graphql",
       method: ["GET", "POST"],
-      handler: fastifyApolloHandler(apollo, { context: contextFactory({ services, tokens, prisma: db.prisma }) }),
+      handler: fastifyApolloHandler(apollo, {
+        context: contextFactory({
+          services,
+          tokens,
+          revocations,
+          limiter: new FieldRateLimiter(kv, config.authRateLimit),
+          prisma: db.prisma,
+        }),
+      }),
     });
-    registerHealthRoutes(http, [
+    const checks: HealthCheck[] = [
       { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
-    ]);
+    ];
+    if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
+    registerHealthRoutes(http, checks);
 
     return {
       config,
       http,
       db,
+      kv,
       log,
       createdAdmin,
       listen: () => http.listen({ host: config.host, port: config.port }),
       async close() {
         await http.close();
         await apollo.stop();
+        await kv.close();
         await db.close();
       },
     };
   } catch (error) {
+    await kv.close();
     await db.close();
     throw error;
   }

@@ -59,6 +59,26 @@ export interface Config {
     /** @default 10000 */
     maxEntries: number;
   };
+  redis: {
+    /** Redis URL; when unset, an in-process store is used (one instance only). */
+    url: string | undefined;
+    /** Prefix of every key and channel. @default "kafkey:" */
+    prefix: string;
+  };
+  /** How long a just-rotated refresh token may be presented again (a client's retry). @default 0 */
+  refreshReuseGraceSeconds: number;
+  lockout: {
+    /** Failed logins of one account before it is locked. @default 5 */
+    threshold: number;
+    /** First lock's length, doubling on each repeat within a day. @default 900 */
+    seconds: number;
+    /** Failed logins from one IP, over any accounts, before the IP is locked out. @default 50 */
+    ipThreshold: number;
+  };
+  /** Per-field limit of signUp, login, refreshToken, ... per IP and per account. */
+  authRateLimit: { max: number; windowSeconds: number };
+  /** Requests per IP over the whole HTTP API. */
+  httpRateLimit: { max: number; windowSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -92,6 +112,16 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_ARGON2_PARALLELISM",
   "KAFKEY_PERMISSION_CACHE_TTL_MS",
   "KAFKEY_PERMISSION_CACHE_SIZE",
+  "REDIS_URL",
+  "KAFKEY_REDIS_PREFIX",
+  "KAFKEY_REFRESH_REUSE_GRACE_SECONDS",
+  "KAFKEY_LOCKOUT_THRESHOLD",
+  "KAFKEY_LOCKOUT_SECONDS",
+  "KAFKEY_LOCKOUT_IP_THRESHOLD",
+  "KAFKEY_AUTH_RATE_LIMIT_MAX",
+  "KAFKEY_AUTH_RATE_LIMIT_WINDOW_SECONDS",
+  "KAFKEY_HTTP_RATE_LIMIT_MAX",
+  "KAFKEY_HTTP_RATE_LIMIT_WINDOW_SECONDS",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -146,6 +176,10 @@ export function loadConfig(env: Env): Config {
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
     throw new ConfigError("KAFKEY_ADMIN_EMAIL and KAFKEY_ADMIN_PASSWORD must be set together");
   }
+  const redisUrl = read(env, "REDIS_URL");
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
+  }
   const databaseUrl = read(env, "DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
@@ -183,6 +217,21 @@ export function loadConfig(env: Env): Config {
     permissionCache: {
       ttlMs: int(env, "KAFKEY_PERMISSION_CACHE_TTL_MS", 30_000),
       maxEntries: int(env, "KAFKEY_PERMISSION_CACHE_SIZE", 10_000, 1),
+    },
+    redis: { url: redisUrl, prefix: read(env, "KAFKEY_REDIS_PREFIX") ?? "kafkey:" },
+    refreshReuseGraceSeconds: int(env, "KAFKEY_REFRESH_REUSE_GRACE_SECONDS", 0, 0, 300),
+    lockout: {
+      threshold: int(env, "KAFKEY_LOCKOUT_THRESHOLD", 5, 1),
+      seconds: int(env, "KAFKEY_LOCKOUT_SECONDS", 900, 1),
+      ipThreshold: int(env, "KAFKEY_LOCKOUT_IP_THRESHOLD", 50, 1),
+    },
+    authRateLimit: {
+      max: int(env, "KAFKEY_AUTH_RATE_LIMIT_MAX", 10, 1),
+      windowSeconds: int(env, "KAFKEY_AUTH_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
+    },
+    httpRateLimit: {
+      max: int(env, "KAFKEY_HTTP_RATE_LIMIT_MAX", 1000, 1),
+      windowSeconds: int(env, "KAFKEY_HTTP_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
     },
   };
 }

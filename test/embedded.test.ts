@@ -56,7 +56,10 @@ describe("on embedded PGlite, the first session of a new admin", () => {
       t: admin.refreshToken,
     });
     expect(codeOf(again)).toBe("UNAUTHENTICATED");
-    const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, admin.accessToken);
+    // Presenting a rotated token again ended that session: sign in anew.
+    expect(codeOf(await server.gql(`{ me { id } }`, {}, admin.accessToken))).toBe("UNAUTHENTICATED");
+    const fresh = await server.loginAdmin();
+    const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, fresh.accessToken);
     expect(del.errors![0]!.extensions!.reason).toBe("LAST_ADMIN");
   });
 });

@@ -2,11 +2,13 @@ import type { FastifyRequest } from "fastify";
 import type { AccessTokenCheck, AccessTokens, AuthService, VerifiedAccessToken } from "../modules/auth/index.js";
 import type { AccessService, PermissionService, Principal } from "../modules/permissions/index.js";
 import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
+import type { Revocations, SessionService } from "../modules/sessions/index.js";
 import type { UserService } from "../modules/users/index.js";
 import { createRoleLoaders } from "../modules/roles/index.js";
 import type { PrismaClient } from "../platform/db/database.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
 import { UnauthenticatedError } from "./errors.js";
+import type { FieldRateLimiter } from "./rate-limit.js";
 
 /** The domain services, built once in app.ts. */
 export interface Services {
@@ -15,6 +17,7 @@ export interface Services {
   users: UserService;
   roles: RoleService;
   permissions: PermissionService;
+  sessions: SessionService;
 }
 
 /** Where a request comes from, for sessions and logs. */
@@ -29,7 +32,9 @@ export interface Context {
   client: ClientInfo;
   /** The verified access token, or null with the reason in `tokenProblem`. */
   token: VerifiedAccessToken | null;
-  tokenProblem: string | undefined;
+  /** Why the request is not authenticated although it presented a token (known once principal() ran). */
+  tokenProblem(): string | undefined;
+  limiter: FieldRateLimiter;
   /** The caller, loaded once per request; null when anonymous, the token is bad or the user is gone. */
   principal(): Promise<Principal | null>;
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
@@ -48,21 +53,44 @@ function tokenProblem(check: AccessTokenCheck | undefined, header: string | unde
   return header === undefined ? undefined : "malformed authorization header";
 }
 
-/** Builds the per-request context: verifies the access token but loads the principal lazily. */
-export function contextFactory(deps: { services: Services; tokens: AccessTokens; prisma: PrismaClient }) {
+export interface ContextDependencies {
+  services: Services;
+  tokens: AccessTokens;
+  revocations: Revocations;
+  limiter: FieldRateLimiter;
+  prisma: PrismaClient;
+}
+
+/**
+ * Builds the per-request context. The token's signature is checked here; whether it was revoked and
+ * who its user is now are loaded once, when a rule first asks.
+ */
+export function contextFactory(deps: ContextDependencies) {
   return async (request: FastifyRequest): Promise<Context> => {
     const raw = bearerToken(request.headers.authorization);
     const check = raw === undefined ? undefined : deps.tokens.verify(raw);
     const token = check?.ok ? check.token : null;
+    // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
+    let problem = tokenProblem(check, request.headers.authorization);
     let principal: Promise<Principal | null> | undefined;
+    const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
+      const [revoked, loaded] = await Promise.all([
+        deps.revocations.isRevoked(verified.jti, verified.sessionId),
+        deps.services.access.principal(verified.userId),
+      ]);
+      if (revoked) problem = "token revoked";
+      else if (!loaded) problem = "user disabled or deleted";
+      return revoked ? null : loaded;
+    };
     const requestContext = currentRequestContext();
     if (requestContext && token) requestContext.userId = token.userId;
     return {
       requestId: request.id,
       client: { ip: request.ip, userAgent: request.headers["user-agent"]?.slice(0, 512) },
       token,
-      tokenProblem: tokenProblem(check, request.headers.authorization),
-      principal: () => (principal ??= token ? deps.services.access.principal(token.userId) : Promise.resolve(null)),
+      tokenProblem: () => problem,
+      limiter: deps.limiter,
+      principal: () => (principal ??= token ? load(token) : Promise.resolve(null)),
       selfIds: new Set(token ? [token.userId] : []),
       services: deps.services,
       loaders: createRoleLoaders(deps.prisma),

@@ -12,6 +12,7 @@ export const ErrorCode = {
   CONFLICT: "CONFLICT",
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  RATE_LIMITED: "RATE_LIMITED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -77,5 +78,14 @@ export class ConflictError extends GraphQLError {
 export class AccountDisabledError extends GraphQLError {
   constructor() {
     super("This account is disabled", { extensions: { code: ErrorCode.ACCOUNT_DISABLED, http: { status: 403 } } });
+  }
+}
+
+/** Too many attempts: try again in `retryAfter` seconds. HTTP 429. */
+export class RateLimitedError extends GraphQLError {
+  constructor(retryAfter: number) {
+    super(`Too many attempts; try again in ${retryAfter} seconds`, {
+      extensions: { code: ErrorCode.RATE_LIMITED, retryAfter, http: { status: 429 } },
+    });
   }
 }

@@ -4,12 +4,13 @@ import { buildSchema } from "type-graphql";
 import { AuthResolver } from "../modules/auth/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
 import { RoleResolver } from "../modules/roles/index.js";
+import { SessionResolver } from "../modules/sessions/index.js";
 import { UserResolver } from "../modules/users/index.js";
 
 /** The executable schema, without permissions (see shield.ts). */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AuthResolver, UserResolver, RoleResolver, PermissionResolver, AccessResolver],
+    resolvers: [AuthResolver, UserResolver, RoleResolver, PermissionResolver, AccessResolver, SessionResolver],
     validate: { forbidUnknownValues: false },
   });
 }

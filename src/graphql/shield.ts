@@ -4,6 +4,7 @@ import { allow, deny, shield, type IRules } from "graphql-shield";
 import { authRules } from "../modules/auth/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
 import { roleRules } from "../modules/roles/index.js";
+import { sessionRules } from "../modules/sessions/index.js";
 import { userRules } from "../modules/users/index.js";
 import { ForbiddenError } from "./errors.js";
 
@@ -18,7 +19,7 @@ function merge(...maps: RuleMap[]): IRules {
 }
 
 /** Every field's rule, from each module's `*.rules.ts`. A field without one is denied. */
-export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, {
+export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, sessionRules, {
   PageInfo: { "*": allow },
 });
 

@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { openDatabase, openPglite } from "../../src/platform/db/database.js";
 import { createLogger } from "../../src/platform/observability/logger.js";
 import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "./databases.js";
+import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./redis.js";
 
 export const ADMIN = { email: "admin@kafkey.test", password: "admin-password-for-tests" };
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!";
@@ -39,6 +40,10 @@ export interface ServerOptions {
   database?: "postgres" | "pglite";
   /** Extra environment variables for the server's config. */
   env?: Record<string, string>;
+  /** `redis` (default when reachable, with a key prefix of its own) or `memory`. */
+  store?: "redis" | "memory";
+  /** Another server's database and key prefix: a second instance of the same deployment. */
+  sharing?: TestServer;
 }
 
 /** A real Kafkey server on a random port, with its own fresh database. */
@@ -50,13 +55,24 @@ export class TestServer {
   app!: App;
   url!: string;
   database!: "postgres" | "pglite";
+  /** The Redis key prefix, when the server uses Redis. */
+  redisPrefix: string | undefined;
   private scratch: ScratchDatabase | undefined;
+  private sharing: TestServer | undefined;
   private dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafkey-test-"));
 
   async start(options: ServerOptions): Promise<this> {
-    const usePostgres = (options.database ?? "postgres") === "postgres" && (await postgresAvailable());
+    this.sharing = options.sharing;
+    const usePostgres =
+      options.sharing?.database === "postgres" ||
+      (!options.sharing && (options.database ?? "postgres") === "postgres" && (await postgresAvailable()));
     this.database = usePostgres ? "postgres" : "pglite";
-    this.scratch = usePostgres ? await createScratchDatabase() : undefined;
+    this.scratch = options.sharing ? undefined : usePostgres ? await createScratchDatabase() : undefined;
+    const databaseUrl = options.sharing ? options.sharing.databaseUrl : this.scratch?.url;
+    const useRedis = options.sharing
+      ? options.sharing.redisPrefix !== undefined
+      : (options.store ?? "redis") === "redis" && (await redisAvailable());
+    this.redisPrefix = options.sharing?.redisPrefix ?? (useRedis ? uniquePrefix() : undefined);
     const config = loadConfig({
       NODE_ENV: "test",
       PORT: "0",
@@ -68,11 +84,17 @@ export class TestServer {
       // Cheap hashes keep the suite fast; test/passwords.test.ts checks the production cost.
       KAFKEY_ARGON2_MEMORY_KIB: "1024",
       KAFKEY_ARGON2_TIME_COST: "1",
-      DATABASE_URL: this.scratch?.url ?? "",
+      // Limits high enough for a suite that logs in from one IP all the time; their own tests lower them.
+      KAFKEY_AUTH_RATE_LIMIT_MAX: "100000",
+      KAFKEY_HTTP_RATE_LIMIT_MAX: "100000",
+      KAFKEY_LOCKOUT_IP_THRESHOLD: "100000",
+      DATABASE_URL: databaseUrl ?? "",
+      REDIS_URL: this.redisPrefix ? TEST_REDIS_URL : "",
+      KAFKEY_REDIS_PREFIX: this.redisPrefix ?? "",
       ...options.env,
     });
     const onQuery = (sql: string) => void this.statements.push(sql);
-    const db = this.scratch ? await openDatabase(config, onQuery) : openPglite(new PGlite(), onQuery);
+    const db = databaseUrl ? await openDatabase(config, onQuery) : openPglite(new PGlite(), onQuery);
     const logs = this.logs;
     const destination = new Writable({
       write(chunk, _encoding, done) {
@@ -83,6 +105,11 @@ export class TestServer {
     this.app = await createApp(config, { db, log: createLogger(config.logLevel, destination) });
     this.url = await this.app.listen();
     return this;
+  }
+
+  /** The PostgreSQL URL of this server's database, if it has one. */
+  get databaseUrl(): string | undefined {
+    return this.scratch?.url ?? this.sharing?.databaseUrl;
   }
 
   async close(): Promise<void> {

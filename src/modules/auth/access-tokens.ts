@@ -14,6 +14,8 @@ export interface IssuedAccessToken {
 
 export interface VerifiedAccessToken {
   userId: string;
+  /** The session (refresh-token family) it was issued for: its `sid` claim. */
+  sessionId: string;
   jti: string;
   expiresAt: Date;
 }
@@ -34,9 +36,9 @@ export class AccessTokens {
     this.key = createSecretKey(Buffer.from(secret, "utf8"));
   }
 
-  sign(userId: string): IssuedAccessToken {
+  sign(userId: string, sessionId: string): IssuedAccessToken {
     const jti = randomUUID();
-    const token = jwt.sign({}, this.key, {
+    const token = jwt.sign({ sid: sessionId }, this.key, {
       algorithm: "HS256",
       header: { alg: "HS256", typ: ACCESS_TOKEN_TYPE },
       issuer: this.options.issuer,
@@ -49,7 +51,7 @@ export class AccessTokens {
     return { token, jti, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Checks signature (HS256 only), type, issuer, audience, expiry and the presence of sub and jti. */
+  /** Checks signature (HS256 only), type, issuer, audience, expiry and the presence of sub, sid and jti. */
   verify(token: string): AccessTokenCheck {
     try {
       const { header, payload } = jwt.verify(token, this.key, {
@@ -59,13 +61,26 @@ export class AccessTokens {
         complete: true,
       });
       if (header.typ !== ACCESS_TOKEN_TYPE) return { ok: false, reason: "not an access token" };
-      if (typeof payload !== "object" || !isUuid(payload.sub) || typeof payload.jti !== "string") {
+      if (
+        typeof payload !== "object" ||
+        !isUuid(payload.sub) ||
+        !isUuid(payload.sid) ||
+        typeof payload.jti !== "string"
+      ) {
         return { ok: false, reason: "malformed token" };
       }
       if (typeof payload.exp !== "number" || typeof payload.iat !== "number") {
         return { ok: false, reason: "token without exp or iat" };
       }
-      return { ok: true, token: { userId: payload.sub, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) } };
+      return {
+        ok: true,
+        token: {
+          userId: payload.sub,
+          sessionId: payload.sid,
+          jti: payload.jti,
+          expiresAt: new Date(payload.exp * 1000),
+        },
+      };
     } catch (error) {
       return { ok: false, reason: error instanceof jwt.TokenExpiredError ? "token expired" : "invalid token" };
     }

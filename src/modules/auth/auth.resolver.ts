@@ -1,5 +1,6 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
-import type { Context } from "../../graphql/context.js";
+import { UUIDResolver } from "graphql-scalars";
+import { actorOf, type Context } from "../../graphql/context.js";
 import type { AuthResult } from "./auth.service.js";
 import { SignUpInput } from "./auth.inputs.js";
 import { AuthPayload } from "./auth.type.js";
@@ -29,5 +30,23 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: "Exchanges a refresh token for new tokens; the old one stops working." })
   async refreshToken(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
     return reveal(ctx, await ctx.services.auth.refresh(token, ctx.client));
+  }
+
+  @Mutation(() => Boolean, {
+    description: "Changes the caller's password; every other session of theirs ends.",
+  })
+  async changePassword(
+    @Arg("currentPassword", () => String) currentPassword: string,
+    @Arg("newPassword", () => String) newPassword: string,
+    @Ctx() ctx: Context,
+  ) {
+    await ctx.services.auth.changePassword(await actorOf(ctx), ctx.token!, currentPassword, newPassword, ctx.client);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: "Lifts a lockout after failed logins. Needs users.update." })
+  async unlockUser(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    await ctx.services.auth.unlock(await actorOf(ctx), id);
+    return true;
   }
 }

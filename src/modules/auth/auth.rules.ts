@@ -1,11 +1,19 @@
 import { allow } from "graphql-shield";
-import { isPublic } from "../permissions/index.js";
+import { rateLimited } from "../../graphql/rate-limit.js";
+import { isAuthenticated, requirePermission } from "../permissions/index.js";
+
+/** The account an `email` argument names, lower-cased as stored. */
+const emailArg = (args: Record<string, unknown>) =>
+  typeof args.email === "string" ? [args.email.trim().toLowerCase()] : [];
 
 export const authRules = {
   Mutation: {
-    signUp: isPublic,
-    login: isPublic,
-    refreshToken: isPublic,
+    // Public, but every call (each alias too) counts against the caller's IP, and login against the account.
+    signUp: rateLimited("signUp"),
+    login: rateLimited("login", emailArg),
+    refreshToken: rateLimited("refreshToken"),
+    changePassword: isAuthenticated,
+    unlockUser: requirePermission("users.update"),
   },
   AuthPayload: { "*": allow },
 };

@@ -1,13 +1,14 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
-import { AccountDisabledError, BadUserInputError, UnauthenticatedError } from "../../graphql/errors.js";
-import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import { AccountDisabledError, BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors.js";
+import type { PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { SystemRole } from "../permissions/index.js";
+import { type Principal, SystemRole } from "../permissions/index.js";
+import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
-import type { AccessTokens } from "./access-tokens.js";
+import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
 import type { SignUpInput } from "./auth.inputs.js";
+import type { Lockout } from "./lockout.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
 
 export interface AuthResult {
@@ -26,36 +27,32 @@ export interface NewAccount {
   roles: string[];
 }
 
-/** Refresh tokens are 256 random bits; anything much longer is not one of ours. */
-const MAX_REFRESH_TOKEN_LENGTH = 128;
-
-function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+export interface AuthDependencies {
+  prisma: PrismaClient;
+  passwords: Passwords;
+  tokens: AccessTokens;
+  sessions: SessionService;
+  revocations: Revocations;
+  lockout: Lockout;
+  log: Logger;
 }
 
 const invalidCredentials = () => new UnauthenticatedError("Invalid email or password");
-const invalidRefreshToken = () => new UnauthenticatedError("Invalid or expired refresh token");
 
-/** Sign-up, password login and refresh-token rotation. */
+/** Sign-up, password login, token refresh, logout and password changes. */
 export class AuthService {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly passwords: Passwords,
-    private readonly tokens: AccessTokens,
-    private readonly refreshTokenTtlSeconds: number,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly deps: AuthDependencies) {}
 
   /** Creates an account with a password. A duplicate email fails with CONFLICT. */
   async createAccount(account: NewAccount): Promise<UserRecord> {
     const email = normalizeEmail(account.email);
     const problems = checkPasswordPolicy(account.password, email);
     if (problems.length > 0) throw new BadUserInputError(problems);
-    return this.prisma.user.create({
+    return this.deps.prisma.user.create({
       data: {
         email,
         displayName: account.displayName.trim(),
-        passwordHash: await this.passwords.hash(account.password),
+        passwordHash: await this.deps.passwords.hash(account.password),
         roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
       },
     });
@@ -63,82 +60,97 @@ export class AuthService {
 
   async signUp(input: SignUpInput, client: ClientInfo): Promise<AuthResult> {
     const user = await this.createAccount({ ...input, roles: [SystemRole.USER] });
-    this.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
-    return this.startSession(user, client);
-  }
-
-  async login(email: string, password: string, client: ClientInfo): Promise<AuthResult> {
-    const user = await this.prisma.user.findUnique({ where: { email: normalizeEmail(email) } });
-    if (!(await this.passwords.verify(user?.passwordHash, password)) || !user) {
-      this.log.warn("login failed", { event: "auth.login_failed", email: normalizeEmail(email), ip: client.ip });
-      throw invalidCredentials();
-    }
-    if (user.status !== "active") {
-      this.log.warn("login refused: account disabled", {
-        event: "auth.login_disabled",
-        userId: user.id,
-        ip: client.ip,
-      });
-      throw new AccountDisabledError();
-    }
-    if (this.passwords.needsRehash(user.passwordHash!)) {
-      await this.prisma.user.update({
-        where: { id: user.id },
-        data: { passwordHash: await this.passwords.hash(password) },
-      });
-    }
-    this.log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
-    return this.startSession(user, client);
+    this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
+    return this.result(user, await this.deps.sessions.start(user.id, client));
   }
 
   /**
-   * Exchanges a refresh token for a new pair. The presented token stops working: of two concurrent
-   * exchanges of one token, only one succeeds.
+   * Password login. A wrong password, an unknown email and a locked account or IP all get the same
+   * answer after the same work, so none of them tells an attacker anything.
    */
-  async refresh(token: string, client: ClientInfo): Promise<AuthResult> {
-    if (token.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidRefreshToken();
-    const now = new Date();
-    const current = await this.prisma.refreshToken.findUnique({
-      where: { tokenHash: hashToken(token) },
-      include: { user: true },
-    });
-    if (!current || current.revokedAt || current.expiresAt <= now || current.user.status !== "active") {
-      throw invalidRefreshToken();
+  async login(rawEmail: string, password: string, client: ClientInfo): Promise<AuthResult> {
+    const { prisma, passwords, lockout, log } = this.deps;
+    const email = normalizeEmail(rawEmail);
+    if (await lockout.isLocked(email, client.ip)) {
+      await passwords.verify(null, password);
+      log.warn("login refused: locked out", { event: "auth.login_locked", email, ip: client.ip });
+      throw invalidCredentials();
     }
-    const next = await this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.refreshToken.updateMany({
-        where: { id: current.id, revokedAt: null },
-        data: { revokedAt: now },
-      });
-      if (claimed.count !== 1) throw invalidRefreshToken();
-      const issued = await this.issueRefreshToken(tx, current.userId, client, current.familyId);
-      await tx.refreshToken.update({ where: { id: current.id }, data: { replacedById: issued.id } });
-      return issued;
-    });
-    return this.result(current.user, next);
+    const user = await prisma.user.findUnique({ where: { email } });
+    if (!(await passwords.verify(user?.passwordHash, password)) || !user?.passwordHash) {
+      await lockout.recordFailure(email, client.ip);
+      log.warn("login failed", { event: "auth.login_failed", email, ip: client.ip });
+      throw invalidCredentials();
+    }
+    if (user.status !== "active") {
+      log.warn("login refused: account disabled", { event: "auth.login_disabled", userId: user.id, ip: client.ip });
+      throw new AccountDisabledError();
+    }
+    await lockout.recordSuccess(email);
+    if (passwords.needsRehash(user.passwordHash)) {
+      await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(password) } });
+    }
+    log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
+    return this.result(user, await this.deps.sessions.start(user.id, client));
   }
 
-  private async startSession(user: UserRecord, client: ClientInfo): Promise<AuthResult> {
-    return this.result(user, await this.issueRefreshToken(this.prisma, user.id, client, randomUUID()));
+  /** Exchanges a refresh token for a new pair; the presented one stops working. */
+  async refresh(token: string, client: ClientInfo): Promise<AuthResult> {
+    const { userId, issued } = await this.deps.sessions.rotate(token, client);
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    return this.result(user, issued);
   }
 
-  private async issueRefreshToken(
-    db: Prisma.TransactionClient,
-    userId: string,
+  /** Ends the calling session; the presented access token stops working at once. */
+  async logout(actor: Principal, token: VerifiedAccessToken): Promise<void> {
+    await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
+    await this.deps.sessions.revoke(actor.userId, token.sessionId, "logout");
+    this.deps.log.info("logged out", { event: "auth.logout", userId: actor.userId, sessionId: token.sessionId });
+  }
+
+  /** Ends every session of the caller. @returns how many ended. */
+  async logoutAll(actor: Principal, token: VerifiedAccessToken): Promise<number> {
+    await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
+    const ended = await this.deps.sessions.revokeAll(actor.userId, "logout_all");
+    this.deps.log.info("logged out everywhere", { event: "auth.logout_all", userId: actor.userId, sessions: ended });
+    return ended;
+  }
+
+  /**
+   * Changes the caller's password after checking the current one (failures count toward lockout).
+   * Every other session ends; the calling one goes on.
+   */
+  async changePassword(
+    actor: Principal,
+    token: VerifiedAccessToken,
+    current: string,
+    next: string,
     client: ClientInfo,
-    familyId: string,
-  ): Promise<{ id: string; token: string; expiresAt: Date }> {
-    const token = randomBytes(32).toString("base64url");
-    const expiresAt = new Date(Date.now() + this.refreshTokenTtlSeconds * 1000);
-    const { id } = await db.refreshToken.create({
-      data: { userId, tokenHash: hashToken(token), familyId, expiresAt, ip: client.ip, userAgent: client.userAgent },
-      select: { id: true },
-    });
-    return { id, token, expiresAt };
+  ) {
+    const { prisma, passwords, lockout, log } = this.deps;
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
+    if (await lockout.isLocked(user.email, client.ip)) throw invalidCredentials();
+    if (!(await passwords.verify(user.passwordHash, current))) {
+      await lockout.recordFailure(user.email, client.ip);
+      throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
+    }
+    const problems = checkPasswordPolicy(next, user.email, "newPassword");
+    if (problems.length > 0) throw new BadUserInputError(problems);
+    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(next) } });
+    const ended = await this.deps.sessions.revokeAll(user.id, "password_changed", token.sessionId);
+    log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }
 
-  private result(user: UserRecord, refresh: { token: string; expiresAt: Date }): AuthResult {
-    const access = this.tokens.sign(user.id);
+  /** Lifts a lockout of the user's account. */
+  async unlock(actor: Principal, userId: string): Promise<void> {
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true } });
+    if (!user) throw new NotFoundError("User");
+    await this.deps.lockout.unlock(user.email);
+    this.deps.log.info("account unlocked", { event: "user.unlocked", actorId: actor.userId, targetId: userId });
+  }
+
+  private result(user: UserRecord, refresh: IssuedRefreshToken): AuthResult {
+    const access = this.deps.tokens.sign(user.id, refresh.sessionId);
     return {
       user,
       accessToken: access.token,

@@ -3,4 +3,5 @@ export { AuthResolver } from "./auth.resolver.js";
 export { authRules } from "./auth.rules.js";
 export { AuthService } from "./auth.service.js";
 export { ensureFirstAdmin, type CreatedAdmin } from "./first-admin.js";
+export { Lockout } from "./lockout.js";
 export { Passwords } from "./password.js";

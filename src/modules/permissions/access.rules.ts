@@ -10,7 +10,8 @@ export const isPublic = allow;
 async function principalOrError(ctx: Context): Promise<Principal | UnauthenticatedError> {
   const principal = await ctx.principal();
   if (principal) return principal;
-  return new UnauthenticatedError(ctx.tokenProblem ? `Authentication failed: ${ctx.tokenProblem}` : undefined);
+  const problem = ctx.tokenProblem();
+  return new UnauthenticatedError(problem ? `Authentication failed: ${problem}` : undefined);
 }
 
 /** Any signed-in, active user. */

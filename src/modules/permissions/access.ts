@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "../../platform/db/database.js";
+import type { KeyValueStore } from "../../platform/kv/kv.js";
 import { grantCovers } from "./catalog.js";
 
 /** A signed-in, active user and the permission grants of all their roles. */
@@ -30,19 +31,30 @@ interface GrantRow {
   key: string | null;
 }
 
+interface Cached<T> {
+  value: T;
+  /** The versions (user's, everyone's) the value was loaded at. */
+  versions: string;
+}
+
+/** Version counters outlive any cache entry by far; one that expires just forces a reload. */
+const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
+const EVERYONE = "access:version:all";
+const versionOf = (userId: string) => `access:version:user:${userId}`;
+
 /**
  * Loads principals, caching each user's grants in memory. Whatever changes a user's roles, a role's
- * permissions or a permission's key must call one of the `invalidate` methods.
+ * permissions or a permission's key calls one of the `invalidate` methods, which bump a version in
+ * the shared store. Every load compares versions first (one round trip, no database), so a change made
+ * on any instance holds on every instance from the next request on.
  */
 export class AccessService {
-  /** `null`: the user does not exist or is disabled. */
-  private readonly principals: LRUCache<string, { principal: Principal | null }>;
-  private allKeys: Promise<string[]> | undefined;
-  /** Bumped by every invalidation, so that a load that raced one is not cached. */
-  private generation = 0;
+  private readonly principals: LRUCache<string, Cached<Principal | null>>;
+  private allKeys: Cached<Promise<string[]>> | undefined;
 
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly kv: KeyValueStore,
     private readonly options: AccessCacheOptions,
   ) {
     this.principals = new LRUCache({ max: options.maxEntries, ttl: Math.max(options.ttlMs, 1) });
@@ -50,9 +62,9 @@ export class AccessService {
 
   /** The active user `userId` with their grants, or null when there is no such active user. */
   async principal(userId: string): Promise<Principal | null> {
+    const versions = (await this.kv.getMany([versionOf(userId), EVERYONE])).join("/");
     const cached = this.principals.get(userId);
-    if (cached) return cached.principal;
-    const generation = this.generation;
+    if (cached?.versions === versions) return cached.value;
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
       SELECT u."status"::text AS "status", p."key"
       FROM "users" u
@@ -63,7 +75,8 @@ export class AccessService {
     const active = rows.length > 0 && rows[0]!.status === "active";
     const grants = [...new Set(rows.flatMap((r) => (r.key === null ? [] : [r.key])))].sort();
     const principal = active ? { userId, grants } : null;
-    if (this.options.ttlMs > 0 && generation === this.generation) this.principals.set(userId, { principal });
+    // Cached under the versions read before loading: a change racing the load forces another one.
+    if (this.options.ttlMs > 0) this.principals.set(userId, { value: principal, versions });
     return principal;
   }
 
@@ -73,27 +86,25 @@ export class AccessService {
     return keys.filter((key) => can(principal, key));
   }
 
-  private permissionKeys(): Promise<string[]> {
-    if (this.options.ttlMs <= 0 || !this.allKeys) {
-      const loading = this.prisma.permission
+  private async permissionKeys(): Promise<string[]> {
+    const versions = (await this.kv.get(EVERYONE)) ?? "";
+    if (this.options.ttlMs <= 0 || this.allKeys?.versions !== versions) {
+      const value = this.prisma.permission
         .findMany({ select: { key: true }, orderBy: { key: "asc" } })
         .then((rows) => rows.map((r) => r.key));
-      loading.catch(() => (this.allKeys = undefined));
-      this.allKeys = loading;
+      value.catch(() => (this.allKeys = undefined));
+      this.allKeys = { value, versions };
     }
-    return this.allKeys;
+    return this.allKeys.value;
   }
 
   /** A user's roles or status changed. */
-  invalidateUser(userId: string): void {
-    this.generation++;
-    this.principals.delete(userId);
+  async invalidateUser(userId: string): Promise<void> {
+    await this.kv.increment(versionOf(userId), VERSION_TTL_MS);
   }
 
   /** A role's permissions, or the permissions themselves, changed: every user may be affected. */
-  invalidateAll(): void {
-    this.generation++;
-    this.principals.clear();
-    this.allKeys = undefined;
+  async invalidateAll(): Promise<void> {
+    await this.kv.increment(EVERYONE, VERSION_TTL_MS);
   }
 }

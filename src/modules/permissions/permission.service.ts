@@ -35,7 +35,7 @@ export class PermissionService {
     const permission = await this.prisma.permission.create({
       data: { key: input.key, description: input.description },
     });
-    this.access.invalidateAll();
+    await this.access.invalidateAll();
     return permission;
   }
 
@@ -56,7 +56,7 @@ export class PermissionService {
       where: { id },
       data: { key: input.key, description: input.description },
     });
-    this.access.invalidateAll();
+    await this.access.invalidateAll();
     return permission;
   }
 
@@ -66,7 +66,7 @@ export class PermissionService {
       throw new ConflictError(`${current.key} is a built-in permission and cannot be deleted`, "SYSTEM_PERMISSION");
     }
     await this.prisma.permission.delete({ where: { id } });
-    this.access.invalidateAll();
+    await this.access.invalidateAll();
     return true;
   }
 }

@@ -54,7 +54,7 @@ export class RoleService {
     const role = await this.get(id);
     if (role.isSystem) throw new ConflictError(`${role.name} is a system role and cannot be deleted`, "SYSTEM_ROLE");
     await this.prisma.role.delete({ where: { id } });
-    this.access.invalidateAll();
+    await this.access.invalidateAll();
     return true;
   }
 
@@ -81,7 +81,7 @@ export class RoleService {
         skipDuplicates: true,
       }),
     ]);
-    this.access.invalidateAll();
+    await this.access.invalidateAll();
     return role;
   }
 

@@ -5,6 +5,7 @@ import type { PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { type AccessService, type Principal, SystemRole } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
+import type { SessionService } from "../sessions/index.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import { UserStatus } from "./user.type.js";
 
@@ -25,6 +26,7 @@ export class UserService {
     private readonly prisma: PrismaClient,
     private readonly access: AccessService,
     private readonly roles: RoleService,
+    private readonly sessions: SessionService,
     private readonly log: Logger,
   ) {}
 
@@ -75,13 +77,8 @@ export class UserService {
         },
       });
     });
-    if (disabling) {
-      await this.prisma.refreshToken.updateMany({
-        where: { userId: id, revokedAt: null },
-        data: { revokedAt: new Date() },
-      });
-    }
-    this.access.invalidateUser(id);
+    if (disabling) await this.sessions.revokeAll(id, "user_disabled");
+    await this.access.invalidateUser(id);
     this.log.info("user updated", {
       event: "user.updated",
       actorId: actor.userId,
@@ -96,7 +93,7 @@ export class UserService {
       await this.keepAnAdmin(tx, id);
       await tx.user.delete({ where: { id } });
     });
-    this.access.invalidateUser(id);
+    await this.access.invalidateUser(id);
     this.log.info("user deleted", { event: "user.deleted", actorId: actor.userId, targetId: id });
     return true;
   }
@@ -110,7 +107,7 @@ export class UserService {
       create: { userId, roleId, grantedBy: actor.userId },
       update: {},
     });
-    this.access.invalidateUser(userId);
+    await this.access.invalidateUser(userId);
     this.log.info("role assigned", { event: "user.role_assigned", actorId: actor.userId, targetId: userId, roleId });
     return user;
   }
@@ -123,7 +120,7 @@ export class UserService {
       if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
       await tx.userRole.deleteMany({ where: { userId, roleId } });
     });
-    this.access.invalidateUser(userId);
+    await this.access.invalidateUser(userId);
     this.log.info("role removed", { event: "user.role_removed", actorId: actor.userId, targetId: userId, roleId });
     return user;
   }

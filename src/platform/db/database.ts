@@ -52,6 +52,9 @@ export async function openDatabase(
       statement_timeout: database.statementTimeoutMs,
       application_name: "kafkey",
     });
+    // An idle connection closed by the server (restart, failover) is dropped by the pool and the next
+    // query opens another; without a listener its error would end the process.
+    pool.on("error", () => undefined);
     const prisma = prismaClient(new PrismaPg(pool), onQuery);
     return {
       kind: "postgres",

@@ -16,7 +16,7 @@ function codeFor(status: number): string {
  * a 4xx with a GraphQL-shaped body; anything else is logged and masked as a 500.
  */
 export function registerHttpErrorHandling(app: FastifyInstance, log: Logger): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { retryAfter?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       log.error("unexpected HTTP error", { error, requestId: request.id });
@@ -24,8 +24,9 @@ export function registerHttpErrorHandling(app: FastifyInstance, log: Logger): vo
         errors: [{ message: "Unexpected error", extensions: { code: "INTERNAL_SERVER_ERROR", requestId: request.id } }],
       });
     }
+    const retryAfter = typeof error.retryAfter === "number" ? { retryAfter: error.retryAfter } : {};
     return reply.status(status).send({
-      errors: [{ message: error.message, extensions: { code: codeFor(status), requestId: request.id } }],
+      errors: [{ message: error.message, extensions: { code: codeFor(status), ...retryAfter, requestId: request.id } }],
     });
   });
   app.setNotFoundHandler((request, reply) =>

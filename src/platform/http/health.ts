@@ -11,8 +11,10 @@ export interface HealthCheck {
  * its status and latency; 503 when one does not.
  */
 export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
-  app.get("/health/live", async () => ({ status: "ok" }));
-  app.get("/health/ready", async (_request, reply) => {
+  // Probes of load balancers and orchestrators are not rate limited.
+  const options = { config: { rateLimit: false } };
+  app.get("/health/live", options, async () => ({ status: "ok" }));
+  app.get("/health/ready", options, async (_request, reply) => {
     const results = await Promise.all(
       checks.map(async (check) => {
         const started = performance.now();

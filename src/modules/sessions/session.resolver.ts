@@ -1,0 +1,47 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { UUIDResolver } from "graphql-scalars";
+import { actorOf, type Context } from "../../graphql/context.js";
+import { NotFoundError } from "../../graphql/errors.js";
+import { Session } from "./session.type.js";
+
+@Resolver(() => Session)
+export class SessionResolver {
+  @Query(() => [Session], { description: "The caller's active sessions, most recently used first." })
+  async sessions(@Ctx() ctx: Context) {
+    return ctx.services.sessions.list((await actorOf(ctx)).userId);
+  }
+
+  @Query(() => [Session], { description: "Another user's active sessions. Needs users.read." })
+  userSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
+    return ctx.services.sessions.list(userId);
+  }
+
+  @FieldResolver(() => Boolean, { description: "Whether this is the session of the calling token." })
+  current(@Root() session: Session, @Ctx() ctx: Context) {
+    return session.id === ctx.token?.sessionId;
+  }
+
+  @Mutation(() => Boolean, { description: "Ends one of the caller's sessions, on every device at once." })
+  async revokeSession(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    if (!(await ctx.services.sessions.revoke((await actorOf(ctx)).userId, id, "revoked"))) {
+      throw new NotFoundError("Session");
+    }
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: "Ends the current session; its access token stops working at once." })
+  async logout(@Ctx() ctx: Context) {
+    await ctx.services.auth.logout(await actorOf(ctx), ctx.token!);
+    return true;
+  }
+
+  @Mutation(() => Int, { description: "Ends every session of the caller. Returns how many ended." })
+  async logoutAll(@Ctx() ctx: Context) {
+    return ctx.services.auth.logoutAll(await actorOf(ctx), ctx.token!);
+  }
+
+  @Mutation(() => Int, { description: "Ends every session of a user. Needs users.update. Returns how many ended." })
+  async revokeUserSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
+    return ctx.services.sessions.revokeAll(userId, "revoked_by_admin");
+  }
+}

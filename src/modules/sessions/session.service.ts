@@ -1,0 +1,189 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Session as SessionRecord } from "../../generated/prisma/client.js";
+import type { ClientInfo } from "../../graphql/context.js";
+import { UnauthenticatedError } from "../../graphql/errors.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import type { Logger } from "../../platform/observability/logger.js";
+import type { Revocations } from "./revocations.js";
+
+export interface IssuedRefreshToken {
+  sessionId: string;
+  token: string;
+  expiresAt: Date;
+}
+
+export type RevokeReason =
+  "logout" | "logout_all" | "revoked" | "revoked_by_admin" | "reuse_detected" | "password_changed" | "user_disabled";
+
+export interface SessionOptions {
+  refreshTokenTtlSeconds: number;
+  /** How long after its rotation a refresh token may be presented again (a client's retry). */
+  reuseGraceSeconds: number;
+}
+
+/** Refresh tokens are 256 random bits; anything much longer is not one of ours. */
+const MAX_REFRESH_TOKEN_LENGTH = 128;
+
+function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+const invalidRefreshToken = () => new UnauthenticatedError("Invalid or expired refresh token");
+
+/**
+ * Sessions: one per login, carried on by rotating refresh tokens. A refresh token works once;
+ * presenting one that was already rotated means it was stolen (or the client is confused), and ends
+ * the whole session, so that the thief's copy and the legitimate one both stop working.
+ */
+export class SessionService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly revocations: Revocations,
+    private readonly options: SessionOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts a session for a user who just proved who they are. */
+  async start(userId: string, client: ClientInfo): Promise<IssuedRefreshToken> {
+    const expiresAt = this.refreshExpiry();
+    return this.prisma.$transaction(async (tx) => {
+      const session = await tx.session.create({
+        data: { userId, expiresAt, ip: client.ip, userAgent: client.userAgent },
+        select: { id: true },
+      });
+      return this.issue(tx, userId, session.id, client, expiresAt);
+    });
+  }
+
+  /**
+   * Exchanges a refresh token for the next one of its session.
+   * @returns the user and the new token; of two concurrent exchanges of one token, one succeeds.
+   */
+  async rotate(token: string, client: ClientInfo): Promise<{ userId: string; issued: IssuedRefreshToken }> {
+    if (token.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidRefreshToken();
+    const presented = await this.prisma.refreshToken.findUnique({
+      where: { tokenHash: hashToken(token) },
+      include: { session: true, user: { select: { status: true } } },
+    });
+    const now = new Date();
+    if (!presented || presented.session.revokedAt || presented.user.status !== "active") throw invalidRefreshToken();
+    if (presented.revokedAt) {
+      const retry = await this.graceSuccessor(presented, now);
+      if (!retry) {
+        if (presented.replacedById) await this.reuseDetected(presented.userId, presented.familyId, client);
+        throw invalidRefreshToken();
+      }
+      return { userId: presented.userId, issued: await this.claim(retry, client) };
+    }
+    if (presented.expiresAt <= now) throw invalidRefreshToken();
+    return { userId: presented.userId, issued: await this.claim(presented, client) };
+  }
+
+  /** The active sessions of a user, most recently used first. */
+  list(userId: string): Promise<SessionRecord[]> {
+    return this.prisma.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+      orderBy: { lastUsedAt: "desc" },
+    });
+  }
+
+  /** Ends one session of `userId`. @returns false when it is not theirs or already over. */
+  async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<boolean> {
+    return (await this.end({ id: sessionId, userId }, reason)) > 0;
+  }
+
+  /** Ends every session of `userId`, except `keep` if given. @returns how many ended. */
+  revokeAll(userId: string, reason: RevokeReason, keep?: string): Promise<number> {
+    return this.end({ userId, id: keep ? { not: keep } : undefined }, reason);
+  }
+
+  private async end(where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
+    const now = new Date();
+    const ids = await this.prisma.$transaction(async (tx) => {
+      const sessions = await tx.session.findMany({ where: { ...where, revokedAt: null }, select: { id: true } });
+      const sessionIds = sessions.map((s) => s.id);
+      if (sessionIds.length === 0) return [];
+      await tx.session.updateMany({
+        where: { id: { in: sessionIds }, revokedAt: null },
+        data: { revokedAt: now, revokedReason: reason },
+      });
+      await tx.refreshToken.updateMany({
+        where: { familyId: { in: sessionIds }, revokedAt: null },
+        data: { revokedAt: now },
+      });
+      return sessionIds;
+    });
+    await this.revocations.revokeSessions(ids);
+    return ids.length;
+  }
+
+  /**
+   * With a grace period, the token rotated just before may be presented again for a short while:
+   * the session then goes on from its successor, if that is still the newest token.
+   */
+  private async graceSuccessor(presented: { revokedAt: Date | null; replacedById: string | null }, now: Date) {
+    const graceMs = this.options.reuseGraceSeconds * 1000;
+    if (graceMs <= 0 || !presented.replacedById || !presented.revokedAt) return undefined;
+    if (now.getTime() - presented.revokedAt.getTime() > graceMs) return undefined;
+    const successor = await this.prisma.refreshToken.findUnique({ where: { id: presented.replacedById } });
+    return successor && !successor.revokedAt && successor.expiresAt > now ? successor : undefined;
+  }
+
+  private async reuseDetected(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+    await this.end({ id: sessionId }, "reuse_detected");
+    this.log.warn("refresh token reused: session revoked", {
+      event: "security.refresh_reuse",
+      userId,
+      sessionId,
+      ip: client.ip,
+    });
+  }
+
+  private async claim(
+    current: { id: string; userId: string; familyId: string },
+    client: ClientInfo,
+  ): Promise<IssuedRefreshToken> {
+    const now = new Date();
+    const expiresAt = this.refreshExpiry();
+    return this.prisma.$transaction(async (tx) => {
+      const claimed = await tx.refreshToken.updateMany({
+        where: { id: current.id, revokedAt: null },
+        data: { revokedAt: now },
+      });
+      if (claimed.count !== 1) throw invalidRefreshToken();
+      const issued = await this.issue(tx, current.userId, current.familyId, client, expiresAt);
+      await tx.refreshToken.update({ where: { id: current.id }, data: { replacedById: issued.tokenId } });
+      await tx.session.update({
+        where: { id: current.familyId },
+        data: { lastUsedAt: now, expiresAt, ip: client.ip, userAgent: client.userAgent },
+      });
+      return issued;
+    });
+  }
+
+  private async issue(
+    tx: Prisma.TransactionClient,
+    userId: string,
+    sessionId: string,
+    client: ClientInfo,
+    expiresAt: Date,
+  ): Promise<IssuedRefreshToken & { tokenId: string }> {
+    const token = randomBytes(32).toString("base64url");
+    const { id } = await tx.refreshToken.create({
+      data: {
+        userId,
+        familyId: sessionId,
+        tokenHash: hashToken(token),
+        expiresAt,
+        ip: client.ip,
+        userAgent: client.userAgent,
+      },
+      select: { id: true },
+    });
+    return { sessionId, token, expiresAt, tokenId: id };
+  }
+
+  private refreshExpiry(): Date {
+    return new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000);
+  }
+}

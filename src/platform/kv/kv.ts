@@ -1,0 +1,30 @@
+/**
+ * Fast state shared by every instance: revoked tokens, counters, single-use codes, caches, and
+ * pub/sub. Redis in production (redis.ts), an in-process map otherwise (memory.ts); both pass
+ * test/kv.test.ts. Keys are given without the deployment's prefix: the store adds it.
+ */
+export interface KeyValueStore {
+  readonly kind: "redis" | "memory";
+  get(key: string): Promise<string | null>;
+  /** Values of `keys`, in order; null for a missing one. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
+  /** @param ttlMs lifetime; without it the key never expires. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets the key only when it does not exist. @returns whether it was set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Reads and deletes in one step, so that of two takers only one gets the value. */
+  take(key: string): Promise<string | null>;
+  delete(...keys: string[]): Promise<void>;
+  /**
+   * Adds one to a counter. The first increment starts its lifetime of `ttlMs`; later ones keep it.
+   * @returns the new count and the milliseconds until the counter expires.
+   */
+  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+  /** Milliseconds until `key` expires; null when it does not exist or never expires. */
+  ttl(key: string): Promise<number | null>;
+  publish(channel: string, message: string): Promise<void>;
+  /** @returns a function that ends the subscription. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

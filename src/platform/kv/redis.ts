@@ -1,0 +1,101 @@
+import { Redis } from "ioredis";
+import type { KeyValueStore } from "./kv.js";
+
+/** INCR that starts the key's lifetime on its first increment, atomically. Returns {count, pttl}. */
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prepended to every key and channel, so deployments (and test runs) can share one Redis. */
+  prefix: string;
+}
+
+/** The shared store on Redis through ioredis. Subscriptions use a second connection, opened on demand. */
+export class RedisStore implements KeyValueStore {
+  readonly kind = "redis";
+  private readonly client: Redis;
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.client = new Redis(options.url, { keyPrefix: options.prefix, enableAutoPipelining: true, lazyConnect: false });
+    this.client.defineCommand("kafkeyIncrement", { numberOfKeys: 1, lua: INCREMENT });
+  }
+
+  async get(key: string) {
+    return this.client.get(key);
+  }
+
+  async getMany(keys: string[]) {
+    return keys.length === 0 ? [] : this.client.mget(...keys);
+  }
+
+  async set(key: string, value: string, ttlMs?: number) {
+    if (ttlMs === undefined) await this.client.set(key, value);
+    else await this.client.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    return (await this.client.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  }
+
+  async take(key: string) {
+    return this.client.getdel(key);
+  }
+
+  async delete(...keys: string[]) {
+    if (keys.length > 0) await this.client.del(...keys);
+  }
+
+  async increment(key: string, ttlMs: number) {
+    const increment = (
+      this.client as unknown as Record<string, (key: string, ttl: number) => Promise<[number, number]>>
+    ).kafkeyIncrement!;
+    const [count, pttl] = await increment.call(this.client, key, Math.max(1, Math.ceil(ttlMs)));
+    return { count, ttlMs: Math.max(0, pttl) };
+  }
+
+  async ttl(key: string) {
+    const pttl = await this.client.pttl(key);
+    return pttl < 0 ? null : pttl;
+  }
+
+  async publish(channel: string, message: string) {
+    await this.client.publish(this.options.prefix + channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void) {
+    const name = this.options.prefix + channel;
+    if (!this.subscriber) {
+      this.subscriber = new Redis(this.options.url);
+      this.subscriber.on("message", (from: string, message: string) => {
+        for (const handler of this.handlers.get(from) ?? []) handler(message);
+      });
+    }
+    let handlers = this.handlers.get(name);
+    if (!handlers) {
+      handlers = new Set();
+      this.handlers.set(name, handlers);
+      await this.subscriber.subscribe(name);
+    }
+    handlers.add(onMessage);
+    return async () => {
+      handlers.delete(onMessage);
+      if (handlers.size === 0 && this.handlers.get(name) === handlers) {
+        this.handlers.delete(name);
+        await this.subscriber?.unsubscribe(name);
+      }
+    };
+  }
+
+  async ping() {
+    await this.client.ping();
+  }
+
+  async close() {
+    await Promise.all([this.client.quit(), this.subscriber?.quit()]);
+  }
+}

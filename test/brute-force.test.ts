@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { codeOf, PASSWORD, readJson, startServer, type TestServer } from "./support/server.js";
+
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
+const accountKey = (email: string) => createHash("sha256").update(email).digest("base64url").slice(0, 32);
+
+describe("account lockout", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { KAFKEY_LOCKOUT_THRESHOLD: "3", KAFKEY_LOCKOUT_SECONDS: "60" } });
+  });
+  afterAll(() => server.close());
+
+  it("locks an account at the threshold; a locked login looks exactly like a wrong password", async () => {
+    const user = await server.signUp("locked");
+    const wrong = [];
+    for (let i = 0; i < 3; i++) wrong.push(await server.gql(LOGIN, { e: user.email, p: "wrong password!!" }));
+    const locked = await server.gql(LOGIN, { e: user.email, p: PASSWORD });
+    expect(codeOf(locked)).toBe("UNAUTHENTICATED");
+    expect(locked.errors![0]!.message).toBe(wrong[0]!.errors![0]!.message);
+    const event = server.logs.map((l) => JSON.parse(l)).find((l) => l.event === "security.account_locked");
+    expect(event).toMatchObject({ level: "warn", account: accountKey(user.email), lockSeconds: 60 });
+    expect(JSON.stringify(event)).not.toContain(user.email);
+  });
+
+  it("unlockUser (users.update) lifts the lock; a plain user may not", async () => {
+    const user = await server.signUp("unlock");
+    for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
+    const other = await server.signUp("other");
+    const denied = await server.gql(`mutation($id: UUID!) { unlockUser(id: $id) }`, { id: user.id }, other.accessToken);
+    expect(codeOf(denied)).toBe("FORBIDDEN");
+    const admin = await server.loginAdmin();
+    const unlocked = await server.gql(
+      `mutation($id: UUID!) { unlockUser(id: $id) }`,
+      { id: user.id },
+      admin.accessToken,
+    );
+    expect(unlocked.data!.unlockUser).toBe(true);
+    expect((await server.gql(LOGIN, { e: user.email, p: PASSWORD })).data!.login.accessToken).toBeTruthy();
+  });
+
+  it("doubles the lock each time the account is locked again within a day", async () => {
+    const user = await server.signUp("repeat");
+    for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
+    const key = `lockout:lock:account:${accountKey(user.email)}`;
+    const first = (await server.app.kv.ttl(key))!;
+    await server.app.kv.delete(key); // the first lock ran out
+    for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
+    const second = (await server.app.kv.ttl(key))!;
+    expect(first).toBeGreaterThan(55_000);
+    expect(first).toBeLessThanOrEqual(60_000);
+    expect(second).toBeGreaterThan(115_000);
+  });
+
+  it("counts unknown emails the same way, so locking reveals no account", async () => {
+    for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: "ghost@example.com", p: "wrong password!!" });
+    expect(await server.app.kv.get(`lockout:lock:account:${accountKey("ghost@example.com")}`)).not.toBeNull();
+  });
+});
+
+describe("per-field rate limits", () => {
+  // Each test counts from zero: a server of its own.
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startServer({ env: { KAFKEY_AUTH_RATE_LIMIT_MAX: "10", KAFKEY_LOCKOUT_THRESHOLD: "5" } });
+  });
+  afterEach(() => server.close());
+
+  const aliasedLogins = (count: number, password: (i: number) => string) =>
+    `mutation($e: String!) { ${Array.from({ length: count }, (_, i) => `a${i}: login(email: $e, password: "${password(i)}") { accessToken }`).join(" ")} }`;
+
+  it("a 50-alias brute force makes one attempt: execution stops at the first refusal", async () => {
+    const user = await server.signUp("aliased");
+    const result = await server.gql(
+      aliasedLogins(50, (i) => `guess number ${i}!`),
+      { e: user.email },
+    );
+    expect(result.data).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toMatchObject({ path: ["a0"], extensions: { code: "UNAUTHENTICATED" } });
+  });
+
+  it("counts every alias: the eleventh login of one request is RATE_LIMITED", async () => {
+    const user = await server.signUp("counted");
+    const result = await server.gql(
+      aliasedLogins(12, () => PASSWORD),
+      { e: user.email },
+    );
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toMatchObject({ path: ["a10"], extensions: { code: "RATE_LIMITED" } });
+    expect(result.status).toBe(429);
+    // The ten before it ran, and each started a session.
+    expect(await server.app.db.prisma.session.count({ where: { userId: user.id } })).toBe(11);
+  });
+
+  it("refuses repeated attempts past the limit with retryAfter, the account locking at the threshold", async () => {
+    const user = await server.signUp("hammered");
+    const codes = [];
+    let limited;
+    for (let i = 0; i < 12; i++) {
+      const result = await server.gql(
+        aliasedLogins(1, () => "wrong password!!"),
+        { e: user.email },
+      );
+      codes.push(codeOf(result));
+      if (codeOf(result) === "RATE_LIMITED") limited = result;
+    }
+    expect(codes.slice(0, 10)).toEqual(Array(10).fill("UNAUTHENTICATED"));
+    expect(codes.slice(10)).toEqual(["RATE_LIMITED", "RATE_LIMITED"]);
+    expect(limited!.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
+    expect(limited!.errors![0]!.extensions!.retryAfter).toBeLessThanOrEqual(60);
+    expect(await server.app.kv.get(`lockout:lock:account:${accountKey(user.email)}`)).not.toBeNull();
+  });
+});
+
+describe("the signUp limit", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { KAFKEY_AUTH_RATE_LIMIT_MAX: "10" } });
+  });
+  afterAll(() => server.close());
+
+  it("counts each aliased signUp", async () => {
+    const aliases = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `s${i}: signUp(input: { email: "many${i}@example.com", password: "${PASSWORD}", displayName: "M" }) { accessToken }`,
+    );
+    const result = await server.gql(`mutation { ${aliases.join("\n")} }`);
+    expect(result.errors).toEqual([
+      expect.objectContaining({ path: ["s10"], extensions: expect.objectContaining({ code: "RATE_LIMITED" }) }),
+    ]);
+    expect(await server.app.db.prisma.user.count({ where: { email: { startsWith: "many" } } })).toBe(10);
+  });
+});
+
+describe("the per-IP HTTP limit", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { KAFKEY_HTTP_RATE_LIMIT_MAX: "5" } });
+  });
+  afterAll(() => server.close());
+
+  it("answers 429 RATE_LIMITED with retryAfter past the limit, and leaves health probes alone", async () => {
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await server.gql(`{ __typename }`)).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    const refused = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(refused.status).toBe(429);
+    const body = await readJson(refused);
+    expect(body.errors[0].extensions).toMatchObject({ code: "RATE_LIMITED" });
+    expect(body.errors[0].extensions.retryAfter).toBeGreaterThan(0);
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+  });
+});
