@@ -6,6 +6,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
+import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
@@ -140,12 +141,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const http = buildHttpServer(config, log);
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
+    const protection = armor(config.graphqlLimits, production);
     const apollo = new ApolloServer<Context>({
       schema: applyPermissions(await buildGraphQLSchema()),
       introspection: !production,
       includeStacktraceInErrorResponses: false,
+      allowBatchedHttpRequests: false,
+      parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
+      validationRules: protection.validationRules,
       formatError: formatErrorWith(log),
       plugins: [
+        ...protection.plugins,
         fastifyApolloDrainPlugin(http),
         production
           ? ApolloServerPluginLandingPageDisabled()
@@ -163,6 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           revocations,
           limiter: new FieldRateLimiter(kv, config.authRateLimit),
           prisma: db.prisma,
+          log,
         }),
       }),
     });

@@ -79,6 +79,8 @@ export interface Config {
   authRateLimit: { max: number; windowSeconds: number };
   /** Requests per IP over the whole HTTP API. */
   httpRateLimit: { max: number; windowSeconds: number };
+  /** Limits on the shape of one GraphQL request, checked before it runs. */
+  graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
 
 export class ConfigError extends Error {
@@ -122,6 +124,11 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_AUTH_RATE_LIMIT_WINDOW_SECONDS",
   "KAFKEY_HTTP_RATE_LIMIT_MAX",
   "KAFKEY_HTTP_RATE_LIMIT_WINDOW_SECONDS",
+  "KAFKEY_GRAPHQL_MAX_DEPTH",
+  "KAFKEY_GRAPHQL_MAX_COST",
+  "KAFKEY_GRAPHQL_MAX_ALIASES",
+  "KAFKEY_GRAPHQL_MAX_DIRECTIVES",
+  "KAFKEY_GRAPHQL_MAX_TOKENS",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -232,6 +239,13 @@ export function loadConfig(env: Env): Config {
     httpRateLimit: {
       max: int(env, "KAFKEY_HTTP_RATE_LIMIT_MAX", 1000, 1),
       windowSeconds: int(env, "KAFKEY_HTTP_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
+    },
+    graphqlLimits: {
+      maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),
+      maxCost: int(env, "KAFKEY_GRAPHQL_MAX_COST", 5000, 10),
+      maxAliases: int(env, "KAFKEY_GRAPHQL_MAX_ALIASES", 15, 1),
+      maxDirectives: int(env, "KAFKEY_GRAPHQL_MAX_DIRECTIVES", 20, 1),
+      maxTokens: int(env, "KAFKEY_GRAPHQL_MAX_TOKENS", 2000, 100),
     },
   };
 }

@@ -49,6 +49,7 @@ describe("signUp", () => {
       "password",
     ],
     ["a blank display name", { displayName: "   " }, "displayName"],
+    ["one of the most common passwords", { password: "QWERTY123456" }, "password"],
   ])("rejects %s with BAD_USER_INPUT naming the field", async (_label, override, field) => {
     const input = { email: "valid@example.com", password: PASSWORD, displayName: "Valid", ...override };
     const result = await server.gql(SIGN_UP, { input });

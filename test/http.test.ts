@@ -150,6 +150,28 @@ describe("unexpected errors", () => {
   });
 });
 
+describe("a permission rule that throws", () => {
+  it("denies the field and is logged with the request id", async () => {
+    const broken = await startServer({ database: "pglite" });
+    try {
+      const admin = await broken.loginAdmin();
+      // The rule loads the caller's grants: make that load fail.
+      await broken.app.db.prisma.$executeRawUnsafe(`ALTER TABLE "user_roles" RENAME TO "user_roles_gone"`);
+      const result = await broken.gql(`{ users { items { email } } }`, {}, admin.accessToken, {
+        "x-request-id": "rule-boom",
+      });
+      expect(result.data).toBeNull();
+      expect(codeOf(result)).toBe("INTERNAL_SERVER_ERROR");
+      const logged = broken.logs
+        .map((l) => JSON.parse(l))
+        .find((l) => l.requestId === "rule-boom" && l.level === "error");
+      expect(JSON.stringify(logged)).toMatch(/user_roles/);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe("Apollo Sandbox", () => {
   it("is served at /graphql outside production", async () => {
     const response = await fetch(`${server.url}/graphql`, { headers: { accept: "text/html" } });

@@ -6,6 +6,7 @@ import type { Revocations, SessionService } from "../modules/sessions/index.js";
 import type { UserService } from "../modules/users/index.js";
 import { createRoleLoaders } from "../modules/roles/index.js";
 import type { PrismaClient } from "../platform/db/database.js";
+import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
 import { UnauthenticatedError } from "./errors.js";
 import type { FieldRateLimiter } from "./rate-limit.js";
@@ -41,6 +42,7 @@ export interface Context {
   selfIds: Set<string>;
   services: Services;
   loaders: RoleLoaders;
+  log: Logger;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -59,6 +61,7 @@ export interface ContextDependencies {
   revocations: Revocations;
   limiter: FieldRateLimiter;
   prisma: PrismaClient;
+  log: Logger;
 }
 
 /**
@@ -94,6 +97,7 @@ export function contextFactory(deps: ContextDependencies) {
       selfIds: new Set(token ? [token.userId] : []),
       services: deps.services,
       loaders: createRoleLoaders(deps.prisma),
+      log: deps.log,
     };
   };
 }

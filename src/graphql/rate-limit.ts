@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { rule } from "graphql-shield";
 import type { KeyValueStore } from "../platform/kv/kv.js";
 import type { Context } from "./context.js";
 import { RateLimitedError } from "./errors.js";
+import { guardedRule } from "./rule.js";
 
 export interface RateLimitOptions {
   max: number;
@@ -45,7 +45,7 @@ function digest(subject: string): string {
  * separately, per IP and per whatever else `subjects` names (the account an email argument names).
  */
 export function rateLimited(field: string, subjects: (args: Record<string, unknown>) => string[] = () => []) {
-  return rule(`rate-limit:${field}`, { cache: "no_cache" })(async (_parent, args, ctx: Context) => {
+  return guardedRule(`rate-limit:${field}`, "no_cache", async (_parent, args, ctx: Context) => {
     const keys = [`ip:${ctx.client.ip}`, ...subjects(args).map((s) => `subject:${s}`)];
     const retryAfter = await ctx.limiter.hit(field, keys);
     return retryAfter === undefined ? true : new RateLimitedError(retryAfter);

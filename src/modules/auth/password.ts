@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { dictionary } from "@zxcvbn-ts/language-common";
 import argon2 from "argon2";
 import type { Config } from "../../config.js";
 import type { FieldProblem } from "../../graphql/errors.js";
@@ -6,8 +7,17 @@ import type { FieldProblem } from "../../graphql/errors.js";
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
 
+/** The ~49,000 most common passwords of public breach corpora (as zxcvbn ranks them), lower-cased. */
+let commonPasswords: Set<string> | undefined;
+
+function isCommon(password: string): boolean {
+  commonPasswords ??= new Set(dictionary["passwords-common"].map((p) => p.toLowerCase()));
+  return commonPasswords.has(password.toLowerCase());
+}
+
 /**
- * Checks a new password against the policy (12 to 128 characters, not the email).
+ * Checks a new password against the policy: 12 to 128 characters (never truncated), not the email,
+ * not one of the most common passwords.
  * @returns the problems found, empty when the password is acceptable.
  */
 export function checkPasswordPolicy(password: string, email: string, path = "password"): FieldProblem[] {
@@ -20,6 +30,9 @@ export function checkPasswordPolicy(password: string, email: string, path = "pas
   }
   if (password.trim().toLowerCase() === email.trim().toLowerCase()) {
     return [{ path, message: "must not be the email address" }];
+  }
+  if (isCommon(password)) {
+    return [{ path, message: "is one of the most common passwords; choose another" }];
   }
   return [];
 }

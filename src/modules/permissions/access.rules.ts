@@ -1,6 +1,7 @@
-import { allow, rule } from "graphql-shield";
+import { allow } from "graphql-shield";
 import type { Context } from "../../graphql/context.js";
 import { ForbiddenError, UnauthenticatedError } from "../../graphql/errors.js";
+import { guardedRule } from "../../graphql/rule.js";
 import { can, type Principal } from "./access.js";
 import type { CatalogPermission } from "./catalog.js";
 
@@ -15,7 +16,7 @@ async function principalOrError(ctx: Context): Promise<Principal | Unauthenticat
 }
 
 /** Any signed-in, active user. */
-export const isAuthenticated = rule({ cache: "contextual" })(async (_parent, _args, ctx: Context) => {
+export const isAuthenticated = guardedRule("authenticated", "contextual", async (_parent, _args, ctx) => {
   const principal = await principalOrError(ctx);
   return principal instanceof UnauthenticatedError ? principal : true;
 });
@@ -36,14 +37,14 @@ function once<R>(build: (key: CatalogPermission) => R): (key: CatalogPermission)
 
 /** The caller holds `key` (directly or through a wildcard). */
 export const requirePermission = once((key) =>
-  rule(`permission:${key}`, { cache: "contextual" })(async (_parent, _args, ctx: Context) =>
+  guardedRule(`permission:${key}`, "contextual", async (_parent, _args, ctx) =>
     check(await principalOrError(ctx), key),
   ),
 );
 
 /** A field of a user: the user themself may always see it, anybody else needs `key`. */
 export const selfOrPermission = once((key) =>
-  rule(`self-or:${key}`, { cache: "strict" })(async (parent: { id: string }, _args, ctx: Context) =>
+  guardedRule(`self-or:${key}`, "strict", async (parent: { id: string }, _args, ctx) =>
     ctx.selfIds.has(parent.id) ? true : check(await principalOrError(ctx), key),
   ),
 );
