@@ -1,5 +1,6 @@
 // Must load before any module that declares GraphQL types with decorators.
 import "reflect-metadata";
+import path from "node:path";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
@@ -14,10 +15,12 @@ import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
 import {
   AccessTokens,
+  AccountEmailService,
   AuthService,
   type CreatedAdmin,
   ensureFirstAdmin,
   Lockout,
+  OneTimeTokens,
   Passwords,
 } from "./modules/auth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
@@ -31,6 +34,7 @@ import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.j
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
 import { requestIdFor } from "./platform/http/request-id.js";
 import type { KeyValueStore } from "./platform/kv/kv.js";
+import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
 import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger } from "./platform/observability/logger.js";
@@ -67,10 +71,11 @@ interface Parts {
   kv: KeyValueStore;
   tokens: AccessTokens;
   revocations: Revocations;
+  mailer: Mailer;
   log: Logger;
 }
 
-function buildServices({ config, db, kv, tokens, revocations, log }: Parts): Services {
+function buildServices({ config, db, kv, tokens, revocations, mailer, log }: Parts): Services {
   const { prisma } = db;
   const access = new AccessService(prisma, kv, config.permissionCache);
   const roles = new RoleService(prisma, access);
@@ -82,14 +87,42 @@ function buildServices({ config, db, kv, tokens, revocations, log }: Parts): Ser
   );
   const passwords = new Passwords(config.argon2);
   const lockout = new Lockout(kv, config.lockout, log);
+  const accountEmail = new AccountEmailService({
+    prisma,
+    tokens: new OneTimeTokens(prisma),
+    mailer,
+    passwords,
+    sessions,
+    lockout,
+    appUrl: config.appUrl,
+    log,
+  });
+  const requireVerifiedEmail = config.requireVerifiedEmail;
   return {
     access,
     roles,
     sessions,
-    auth: new AuthService({ prisma, passwords, tokens, sessions, revocations, lockout, log }),
+    accountEmail,
+    auth: new AuthService({
+      prisma,
+      passwords,
+      tokens,
+      sessions,
+      revocations,
+      lockout,
+      accountEmail,
+      requireVerifiedEmail,
+      log,
+    }),
     users: new UserService(prisma, access, roles, sessions, log),
     permissions: new PermissionService(prisma, access),
   };
+}
+
+function openMailer(config: Config, log: Logger): Mailer {
+  return config.mail.smtpUrl
+    ? new SmtpMailer(config.mail.smtpUrl, config.mail.from)
+    : new OutboxMailer(path.join(config.dataDir, "outbox"), config.mail.from, log);
 }
 
 function openStore(config: Config): KeyValueStore {
@@ -127,6 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const log = options.log ?? createLogger(config.logLevel);
   const db = options.db ?? (await openDatabase(config, options.onQuery));
   const kv = options.kv ?? openStore(config);
+  const mailer = openMailer(config, log);
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(db);
@@ -135,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
-    const services = buildServices({ config, db, kv, tokens, revocations, log });
+    const services = buildServices({ config, db, kv, tokens, revocations, mailer, log });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log);
@@ -190,6 +224,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async close() {
         await http.close();
         await apollo.stop();
+        await mailer.close();
         await kv.close();
         await db.close();
       },

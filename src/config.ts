@@ -79,6 +79,16 @@ export interface Config {
   authRateLimit: { max: number; windowSeconds: number };
   /** Requests per IP over the whole HTTP API. */
   httpRateLimit: { max: number; windowSeconds: number };
+  mail: {
+    /** smtp:// or smtps:// URL; when unset, mail goes to .eml files under `dataDir/outbox`. */
+    smtpUrl: string | undefined;
+    /** @default "Kafkey <no-reply@kafkey.local>" */
+    from: string;
+  };
+  /** The frontend's base URL, for links in mail (`/verify-email?token=`, `/reset-password?token=`). */
+  appUrl: string;
+  /** Refuse logins of accounts whose email is not verified. @default false */
+  requireVerifiedEmail: boolean;
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
@@ -129,6 +139,10 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_GRAPHQL_MAX_ALIASES",
   "KAFKEY_GRAPHQL_MAX_DIRECTIVES",
   "KAFKEY_GRAPHQL_MAX_TOKENS",
+  "SMTP_URL",
+  "MAIL_FROM",
+  "KAFKEY_APP_URL",
+  "KAFKEY_REQUIRE_VERIFIED_EMAIL",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -187,6 +201,10 @@ export function loadConfig(env: Env): Config {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
   }
+  const smtpUrl = read(env, "SMTP_URL");
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
+    throw new ConfigError("SMTP_URL must be an smtp:// or smtps:// URL");
+  }
   const databaseUrl = read(env, "DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
@@ -240,6 +258,9 @@ export function loadConfig(env: Env): Config {
       max: int(env, "KAFKEY_HTTP_RATE_LIMIT_MAX", 1000, 1),
       windowSeconds: int(env, "KAFKEY_HTTP_RATE_LIMIT_WINDOW_SECONDS", 60, 1),
     },
+    mail: { smtpUrl, from: read(env, "MAIL_FROM") ?? "Kafkey <no-reply@kafkey.local>" },
+    appUrl: (read(env, "KAFKEY_APP_URL") ?? "http://localhost:3000").replace(/\/+$/, ""),
+    requireVerifiedEmail: bool(env, "KAFKEY_REQUIRE_VERIFIED_EMAIL", false),
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),
       maxCost: int(env, "KAFKEY_GRAPHQL_MAX_COST", 5000, 10),

@@ -1,5 +1,11 @@
 import type { FastifyRequest } from "fastify";
-import type { AccessTokenCheck, AccessTokens, AuthService, VerifiedAccessToken } from "../modules/auth/index.js";
+import type {
+  AccessTokenCheck,
+  AccessTokens,
+  AccountEmailService,
+  AuthService,
+  VerifiedAccessToken,
+} from "../modules/auth/index.js";
 import type { AccessService, PermissionService, Principal } from "../modules/permissions/index.js";
 import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
 import type { Revocations, SessionService } from "../modules/sessions/index.js";
@@ -15,6 +21,7 @@ import type { FieldRateLimiter } from "./rate-limit.js";
 export interface Services {
   access: AccessService;
   auth: AuthService;
+  accountEmail: AccountEmailService;
   users: UserService;
   roles: RoleService;
   permissions: PermissionService;

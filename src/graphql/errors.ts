@@ -11,6 +11,7 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
+  EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   RATE_LIMITED: "RATE_LIMITED",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
@@ -86,6 +87,15 @@ export class RateLimitedError extends GraphQLError {
   constructor(retryAfter: number) {
     super(`Too many attempts; try again in ${retryAfter} seconds`, {
       extensions: { code: ErrorCode.RATE_LIMITED, retryAfter, http: { status: 429 } },
+    });
+  }
+}
+
+/** The password was right, but this deployment requires a verified email first. HTTP 403. */
+export class EmailNotVerifiedError extends GraphQLError {
+  constructor() {
+    super("Verify your email address before signing in", {
+      extensions: { code: ErrorCode.EMAIL_NOT_VERIFIED, http: { status: 403 } },
     });
   }
 }

@@ -49,4 +49,34 @@ export class AuthResolver {
     await ctx.services.auth.unlock(await actorOf(ctx), id);
     return true;
   }
+
+  @Mutation(() => Boolean, { description: "Confirms the email address with the token from the verification mail." })
+  async verifyEmail(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
+    ctx.selfIds.add((await ctx.services.accountEmail.verifyEmail(token)).id);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: "Mails the caller a new verification link (unless already verified)." })
+  async resendVerificationEmail(@Ctx() ctx: Context) {
+    await ctx.services.accountEmail.resendVerification((await actorOf(ctx)).userId);
+    return true;
+  }
+
+  @Mutation(() => Boolean, {
+    description: "Mails a password reset link if the account exists. Always answers true, to reveal nothing.",
+  })
+  async requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() ctx: Context) {
+    await ctx.services.accountEmail.requestPasswordReset(email, ctx.client);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: "Sets a new password with the mailed token; every session ends." })
+  async resetPassword(
+    @Arg("token", () => String) token: string,
+    @Arg("newPassword", () => String) newPassword: string,
+    @Ctx() ctx: Context,
+  ) {
+    await ctx.services.accountEmail.resetPassword(token, newPassword);
+    return true;
+  }
 }

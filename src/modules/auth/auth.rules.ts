@@ -1,4 +1,4 @@
-import { allow } from "graphql-shield";
+import { allow, and } from "graphql-shield";
 import { rateLimited } from "../../graphql/rate-limit.js";
 import { isAuthenticated, requirePermission } from "../permissions/index.js";
 
@@ -13,6 +13,10 @@ export const authRules = {
     login: rateLimited("login", emailArg),
     refreshToken: rateLimited("refreshToken"),
     changePassword: isAuthenticated,
+    verifyEmail: rateLimited("verifyEmail"),
+    resendVerificationEmail: and(isAuthenticated, rateLimited("resendVerificationEmail")),
+    requestPasswordReset: rateLimited("requestPasswordReset", emailArg),
+    resetPassword: rateLimited("resetPassword"),
     unlockUser: requirePermission("users.update"),
   },
   AuthPayload: { "*": allow },

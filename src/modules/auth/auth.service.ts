@@ -1,12 +1,19 @@
 import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
-import { AccountDisabledError, BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors.js";
+import {
+  AccountDisabledError,
+  BadUserInputError,
+  EmailNotVerifiedError,
+  NotFoundError,
+  UnauthenticatedError,
+} from "../../graphql/errors.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { type Principal, SystemRole } from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
+import type { AccountEmailService } from "./account-email.service.js";
 import type { SignUpInput } from "./auth.inputs.js";
 import type { Lockout } from "./lockout.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
@@ -34,6 +41,9 @@ export interface AuthDependencies {
   sessions: SessionService;
   revocations: Revocations;
   lockout: Lockout;
+  accountEmail: AccountEmailService;
+  /** Refuse logins until the email is verified. */
+  requireVerifiedEmail: boolean;
   log: Logger;
 }
 
@@ -61,6 +71,7 @@ export class AuthService {
   async signUp(input: SignUpInput, client: ClientInfo): Promise<AuthResult> {
     const user = await this.createAccount({ ...input, roles: [SystemRole.USER] });
     this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
+    await this.deps.accountEmail.sendVerification(user);
     return this.result(user, await this.deps.sessions.start(user.id, client));
   }
 
@@ -87,6 +98,7 @@ export class AuthService {
       throw new AccountDisabledError();
     }
     await lockout.recordSuccess(email);
+    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
     if (passwords.needsRehash(user.passwordHash)) {
       await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(password) } });
     }

@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
 import type { Session as SessionRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import { UnauthenticatedError } from "../../graphql/errors.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
+import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { Revocations } from "./revocations.js";
 
 export interface IssuedRefreshToken {
@@ -13,19 +13,19 @@ export interface IssuedRefreshToken {
 }
 
 export type RevokeReason =
-  "logout" | "logout_all" | "revoked" | "revoked_by_admin" | "reuse_detected" | "password_changed" | "user_disabled";
+  | "logout"
+  | "logout_all"
+  | "revoked"
+  | "revoked_by_admin"
+  | "reuse_detected"
+  | "password_changed"
+  | "password_reset"
+  | "user_disabled";
 
 export interface SessionOptions {
   refreshTokenTtlSeconds: number;
   /** How long after its rotation a refresh token may be presented again (a client's retry). */
   reuseGraceSeconds: number;
-}
-
-/** Refresh tokens are 256 random bits; anything much longer is not one of ours. */
-const MAX_REFRESH_TOKEN_LENGTH = 128;
-
-function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
 }
 
 const invalidRefreshToken = () => new UnauthenticatedError("Invalid or expired refresh token");
@@ -60,7 +60,7 @@ export class SessionService {
    * @returns the user and the new token; of two concurrent exchanges of one token, one succeeds.
    */
   async rotate(token: string, client: ClientInfo): Promise<{ userId: string; issued: IssuedRefreshToken }> {
-    if (token.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidRefreshToken();
+    if (token.length > MAX_TOKEN_LENGTH) throw invalidRefreshToken();
     const presented = await this.prisma.refreshToken.findUnique({
       where: { tokenHash: hashToken(token) },
       include: { session: true, user: { select: { status: true } } },
@@ -168,7 +168,7 @@ export class SessionService {
     client: ClientInfo,
     expiresAt: Date,
   ): Promise<IssuedRefreshToken & { tokenId: string }> {
-    const token = randomBytes(32).toString("base64url");
+    const token = randomToken();
     const { id } = await tx.refreshToken.create({
       data: {
         userId,

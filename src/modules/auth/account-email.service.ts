@@ -1,0 +1,92 @@
+import type { User as UserRecord } from "../../generated/prisma/client.js";
+import type { ClientInfo } from "../../graphql/context.js";
+import { BadUserInputError } from "../../graphql/errors.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import type { Mailer } from "../../platform/mail/mailer.js";
+import type { Logger } from "../../platform/observability/logger.js";
+import type { SessionService } from "../sessions/index.js";
+import { normalizeEmail } from "../users/index.js";
+import { passwordResetMail, verificationMail } from "./account-mail.js";
+import type { Lockout } from "./lockout.js";
+import type { OneTimeTokens } from "./one-time-tokens.js";
+import { checkPasswordPolicy, type Passwords } from "./password.js";
+
+const VERIFICATION_HOURS = 24;
+const RESET_MINUTES = 60;
+
+export interface AccountEmailDependencies {
+  prisma: PrismaClient;
+  tokens: OneTimeTokens;
+  mailer: Mailer;
+  passwords: Passwords;
+  sessions: SessionService;
+  lockout: Lockout;
+  appUrl: string;
+  log: Logger;
+}
+
+const invalidToken = () => new BadUserInputError([{ path: "token", message: "is invalid, used or expired" }]);
+
+/** What a user proves by reading their mail: that the address is theirs, and their right to a new password. */
+export class AccountEmailService {
+  constructor(private readonly deps: AccountEmailDependencies) {}
+
+  /**
+   * Mails a verification link (24 h). A mail that cannot be sent is logged, not thrown: the account
+   * exists either way, and the user can ask for another.
+   */
+  async sendVerification(user: Pick<UserRecord, "id" | "email" | "displayName" | "emailVerifiedAt">): Promise<void> {
+    if (user.emailVerifiedAt) return;
+    const { tokens, mailer, appUrl, log } = this.deps;
+    const token = await tokens.issue(user.id, "email_verification", VERIFICATION_HOURS * 3600);
+    await mailer
+      .send(verificationMail(appUrl, user.email, user.displayName, token, VERIFICATION_HOURS))
+      .catch((error: unknown) => log.error("verification mail not sent", { userId: user.id, error }));
+  }
+
+  async resendVerification(userId: string): Promise<void> {
+    await this.sendVerification(await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+  }
+
+  /** Marks the token's email address verified. */
+  async verifyEmail(token: string): Promise<UserRecord> {
+    const userId = await this.deps.tokens.consume(token, "email_verification");
+    if (!userId) throw invalidToken();
+    const user = await this.deps.prisma.user.update({ where: { id: userId }, data: { emailVerifiedAt: new Date() } });
+    this.deps.log.info("email verified", { event: "auth.email_verified", userId });
+    return user;
+  }
+
+  /** Mails a reset link when the account exists and is active; says nothing either way. */
+  async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
+    const { prisma, tokens, mailer, appUrl, log } = this.deps;
+    const user = await prisma.user.findUnique({ where: { email: normalizeEmail(rawEmail) } });
+    log.info("password reset requested", { event: "auth.reset_requested", userId: user?.id, ip: client.ip });
+    if (!user || user.status !== "active") return;
+    const token = await tokens.issue(user.id, "password_reset", RESET_MINUTES * 60);
+    await mailer
+      .send(passwordResetMail(appUrl, user.email, user.displayName, token, RESET_MINUTES))
+      .catch((error: unknown) => log.error("password reset mail not sent", { userId: user.id, error }));
+  }
+
+  /**
+   * Sets a new password with a reset token. The policy is checked before the token is used up; then
+   * every session ends and any lockout is lifted. Reading the mail proved the address, too.
+   */
+  async resetPassword(token: string, newPassword: string): Promise<void> {
+    const { prisma, tokens, passwords, sessions, lockout, log } = this.deps;
+    const userId = await tokens.peek(token, "password_reset");
+    if (!userId) throw invalidToken();
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const problems = checkPasswordPolicy(newPassword, user.email, "newPassword");
+    if (problems.length > 0) throw new BadUserInputError(problems);
+    if ((await tokens.consume(token, "password_reset")) !== userId) throw invalidToken();
+    await prisma.user.update({
+      where: { id: userId },
+      data: { passwordHash: await passwords.hash(newPassword), emailVerifiedAt: user.emailVerifiedAt ?? new Date() },
+    });
+    const ended = await sessions.revokeAll(userId, "password_reset");
+    await lockout.unlock(user.email);
+    log.info("password reset", { event: "auth.password_reset", userId, endedSessions: ended });
+  }
+}

@@ -1,0 +1,41 @@
+import type { OneTimeTokenPurpose } from "../../generated/prisma/client.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
+
+/** Single-use tokens sent by mail; only their hashes are stored. A new one supersedes older ones. */
+export class OneTimeTokens {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async issue(userId: string, purpose: OneTimeTokenPurpose, ttlSeconds: number): Promise<string> {
+    const token = randomToken();
+    const now = new Date();
+    await this.prisma.$transaction([
+      this.prisma.oneTimeToken.updateMany({ where: { userId, purpose, usedAt: null }, data: { usedAt: now } }),
+      this.prisma.oneTimeToken.create({
+        data: { userId, purpose, tokenHash: hashToken(token), expiresAt: new Date(now.getTime() + ttlSeconds * 1000) },
+      }),
+    ]);
+    return token;
+  }
+
+  /** The user a still-valid token belongs to, without using it up. */
+  async peek(token: string, purpose: OneTimeTokenPurpose): Promise<string | undefined> {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const found = await this.prisma.oneTimeToken.findFirst({
+      where: { tokenHash: hashToken(token), purpose, usedAt: null, expiresAt: { gt: new Date() } },
+      select: { userId: true },
+    });
+    return found?.userId;
+  }
+
+  /** Uses the token up. @returns its user, or undefined when it is unknown, used or expired. */
+  async consume(token: string, purpose: OneTimeTokenPurpose): Promise<string | undefined> {
+    const userId = await this.peek(token, purpose);
+    if (!userId) return undefined;
+    const used = await this.prisma.oneTimeToken.updateMany({
+      where: { tokenHash: hashToken(token), purpose, usedAt: null, expiresAt: { gt: new Date() } },
+      data: { usedAt: new Date() },
+    });
+    return used.count === 1 ? userId : undefined;
+  }
+}

@@ -1,0 +1,138 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeOf, PASSWORD, startServer, type TestServer } from "./support/server.js";
+import { MailCatcher } from "./support/smtp.js";
+
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id emailVerifiedAt } } }`;
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
+const VERIFY = `mutation($t: String!) { verifyEmail(token: $t) }`;
+const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(email: $e) }`;
+const RESET = `mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`;
+
+let mail: MailCatcher;
+let server: TestServer;
+beforeAll(async () => {
+  mail = new MailCatcher();
+  const smtpUrl = await mail.start();
+  server = await startServer({
+    env: {
+      SMTP_URL: smtpUrl,
+      MAIL_FROM: "Kafkey Test <no-reply@kafkey.test>",
+      KAFKEY_APP_URL: "https://app.example.com/",
+      KAFKEY_REQUIRE_VERIFIED_EMAIL: "true",
+    },
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await mail.stop();
+});
+
+async function signUp(email: string) {
+  const result = await server.gql(SIGN_UP, { input: { email, password: PASSWORD, displayName: "Mailed" } });
+  return result.data!.signUp;
+}
+
+describe("email verification", () => {
+  it("sign-up mails a link; verifying it lets the account log in, once", async () => {
+    const email = "verify.me@example.com";
+    const { user } = await signUp(email);
+    expect(user.emailVerifiedAt).toBeNull();
+    const message = await mail.latest(email, /confirm your email/i);
+    expect(message.from?.text).toContain("no-reply@kafkey.test");
+    expect(message.text).toContain("https://app.example.com/verify-email?token=");
+    expect(message.html).toContain("https://app.example.com/verify-email?token=");
+
+    expect(codeOf(await server.gql(LOGIN, { e: email, p: PASSWORD }))).toBe("EMAIL_NOT_VERIFIED");
+    const token = MailCatcher.token(message);
+    expect((await server.gql(VERIFY, { t: token })).data!.verifyEmail).toBe(true);
+    expect((await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login.accessToken).toBeTruthy();
+
+    const again = await server.gql(VERIFY, { t: token });
+    expect(codeOf(again)).toBe("BAD_USER_INPUT");
+    expect(again.errors![0]!.extensions!.fields).toEqual([expect.objectContaining({ path: "token" })]);
+  });
+
+  it("a resent link replaces the previous one", async () => {
+    const email = "resend@example.com";
+    const { accessToken } = await signUp(email);
+    const first = MailCatcher.token(await mail.latest(email, /confirm/i));
+    expect(
+      (await server.gql(`mutation { resendVerificationEmail }`, {}, accessToken)).data!.resendVerificationEmail,
+    ).toBe(true);
+    await expect.poll(() => mail.messages.filter((m) => JSON.stringify(m.to).includes(email)).length).toBe(2);
+    const second = MailCatcher.token(await mail.latest(email, /confirm/i));
+    expect(second).not.toBe(first);
+    expect(codeOf(await server.gql(VERIFY, { t: first }))).toBe("BAD_USER_INPUT");
+    expect((await server.gql(VERIFY, { t: second })).data!.verifyEmail).toBe(true);
+  });
+
+  it("stores only hashes of mailed tokens", async () => {
+    const email = "hashed.mail@example.com";
+    const { user } = await signUp(email);
+    const token = MailCatcher.token(await mail.latest(email, /confirm/i));
+    const rows = await server.app.db.prisma.oneTimeToken.findMany({ where: { userId: user.id } });
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+});
+
+describe("password reset", () => {
+  it("answers true for an unknown email and sends nothing", async () => {
+    const before = mail.messages.length;
+    expect((await server.gql(REQUEST_RESET, { e: "nobody.here@example.com" })).data!.requestPasswordReset).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(mail.messages.length).toBe(before);
+  });
+
+  it("mails a link; the reset ends every session, the new password works and the old one does not", async () => {
+    const email = "forgetful@example.com";
+    const { accessToken, refreshToken } = await signUp(email);
+    await server.gql(VERIFY, { t: MailCatcher.token(await mail.latest(email, /confirm/i)) });
+    const session = await server.gql(LOGIN, { e: email, p: PASSWORD });
+
+    expect((await server.gql(REQUEST_RESET, { e: "Forgetful@Example.com" })).data!.requestPasswordReset).toBe(true);
+    const message = await mail.latest(email, /reset your password/i);
+    expect(message.text).toContain("https://app.example.com/reset-password?token=");
+    const token = MailCatcher.token(message);
+
+    const weak = await server.gql(RESET, { t: token, p: "short" });
+    expect(weak.errors![0]!.extensions!.fields).toEqual([expect.objectContaining({ path: "newPassword" })]);
+    // A refused password did not use the token up.
+    expect((await server.gql(RESET, { t: token, p: "my brand new passphrase" })).data!.resetPassword).toBe(true);
+
+    for (const access of [accessToken, session.data!.login.accessToken]) {
+      expect(codeOf(await server.gql(`{ me { id } }`, {}, access))).toBe("UNAUTHENTICATED");
+    }
+    expect(
+      codeOf(
+        await server.gql(`mutation($t: String!) { refreshToken(token: $t) { accessToken } }`, { t: refreshToken }),
+      ),
+    ).toBe("UNAUTHENTICATED");
+    expect(codeOf(await server.gql(LOGIN, { e: email, p: PASSWORD }))).toBe("UNAUTHENTICATED");
+    expect((await server.gql(LOGIN, { e: email, p: "my brand new passphrase" })).data!.login.accessToken).toBeTruthy();
+    expect(codeOf(await server.gql(RESET, { t: token, p: "yet another passphrase" }))).toBe("BAD_USER_INPUT");
+  });
+});
+
+describe("without SMTP_URL", () => {
+  let dev: TestServer;
+  beforeAll(async () => {
+    dev = await startServer({ database: "pglite" });
+  });
+  afterAll(() => dev.close());
+
+  it("writes mail to .eml files in the data dir's outbox and logs the file, not the link", async () => {
+    const result = await dev.gql(SIGN_UP, {
+      input: { email: "outbox@example.com", password: PASSWORD, displayName: "Out" },
+    });
+    expect(result.errors).toBeUndefined();
+    const line = dev.logs.map((l) => JSON.parse(l)).find((l) => l.message === "mail written to the development outbox");
+    expect(line.to).toBe("outbox@example.com");
+    const eml = fs.readFileSync(line.file, "utf8");
+    expect(path.dirname(line.file)).toMatch(/outbox$/);
+    expect(eml).toMatch(/verify-email\?token=/);
+    expect(dev.logs.join("\n")).not.toMatch(/token=/);
+  });
+});
