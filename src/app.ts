@@ -23,6 +23,7 @@ import {
   OneTimeTokens,
   Passwords,
 } from "./modules/auth/index.js";
+import { MfaService } from "./modules/mfa/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
 import { Revocations, SessionService } from "./modules/sessions/index.js";
@@ -39,6 +40,7 @@ import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger } from "./platform/observability/logger.js";
 import { runWithRequestContext } from "./platform/observability/request-context.js";
+import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
 export interface App {
@@ -72,10 +74,11 @@ interface Parts {
   tokens: AccessTokens;
   revocations: Revocations;
   mailer: Mailer;
+  box: SecretBox;
   log: Logger;
 }
 
-function buildServices({ config, db, kv, tokens, revocations, mailer, log }: Parts): Services {
+function buildServices({ config, db, kv, tokens, revocations, mailer, box, log }: Parts): Services {
   const { prisma } = db;
   const access = new AccessService(prisma, kv, config.permissionCache);
   const roles = new RoleService(prisma, access);
@@ -97,12 +100,13 @@ function buildServices({ config, db, kv, tokens, revocations, mailer, log }: Par
     appUrl: config.appUrl,
     log,
   });
-  const requireVerifiedEmail = config.requireVerifiedEmail;
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, log);
   return {
     access,
     roles,
     sessions,
     accountEmail,
+    mfa,
     auth: new AuthService({
       prisma,
       passwords,
@@ -111,7 +115,9 @@ function buildServices({ config, db, kv, tokens, revocations, mailer, log }: Par
       revocations,
       lockout,
       accountEmail,
-      requireVerifiedEmail,
+      mfa,
+      kv,
+      requireVerifiedEmail: config.requireVerifiedEmail,
       log,
     }),
     users: new UserService(prisma, access, roles, sessions, log),
@@ -169,7 +175,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
-    const services = buildServices({ config, db, kv, tokens, revocations, mailer, log });
+    const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
+    const services = buildServices({ config, db, kv, tokens, revocations, mailer, box, log });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log);

@@ -89,6 +89,10 @@ export interface Config {
   appUrl: string;
   /** Refuse logins of accounts whose email is not verified. @default false */
   requireVerifiedEmail: boolean;
+  /** 32 bytes (base64) encrypting TOTP secrets at rest; required in production, generated in development. */
+  encryptionKey: string | undefined;
+  /** The issuer name authenticator apps show. @default "Kafkey" */
+  totpIssuer: string;
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
@@ -143,6 +147,8 @@ export const CONFIG_VARIABLES = [
   "MAIL_FROM",
   "KAFKEY_APP_URL",
   "KAFKEY_REQUIRE_VERIFIED_EMAIL",
+  "KAFKEY_ENCRYPTION_KEY",
+  "KAFKEY_TOTP_ISSUER",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -200,6 +206,13 @@ export function loadConfig(env: Env): Config {
   const redisUrl = read(env, "REDIS_URL");
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
+  }
+  const encryptionKey = read(env, "KAFKEY_ENCRYPTION_KEY");
+  if (encryptionKey !== undefined && Buffer.from(encryptionKey, "base64url").length !== 32) {
+    throw new ConfigError("KAFKEY_ENCRYPTION_KEY must be 32 bytes, base64 encoded (openssl rand -base64 32)");
+  }
+  if (nodeEnv === "production" && encryptionKey === undefined) {
+    throw new ConfigError("KAFKEY_ENCRYPTION_KEY is required when NODE_ENV=production");
   }
   const smtpUrl = read(env, "SMTP_URL");
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
@@ -261,6 +274,8 @@ export function loadConfig(env: Env): Config {
     mail: { smtpUrl, from: read(env, "MAIL_FROM") ?? "Kafkey <no-reply@kafkey.local>" },
     appUrl: (read(env, "KAFKEY_APP_URL") ?? "http://localhost:3000").replace(/\/+$/, ""),
     requireVerifiedEmail: bool(env, "KAFKEY_REQUIRE_VERIFIED_EMAIL", false),
+    encryptionKey,
+    totpIssuer: read(env, "KAFKEY_TOTP_ISSUER") ?? "Kafkey",
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),
       maxCost: int(env, "KAFKEY_GRAPHQL_MAX_COST", 5000, 10),

@@ -13,6 +13,9 @@ describe("configuration", () => {
 
   it.each([
     [{ NODE_ENV: "production" }, "KAFKEY_JWT_SECRET"],
+    [{ NODE_ENV: "production", KAFKEY_JWT_SECRET: "s".repeat(32) }, "KAFKEY_ENCRYPTION_KEY"],
+    [{ KAFKEY_ENCRYPTION_KEY: "c2hvcnQ=" }, "KAFKEY_ENCRYPTION_KEY"],
+    [{ SMTP_URL: "http://mail" }, "SMTP_URL"],
     [{ KAFKEY_JWT_SECRET: "too-short" }, "KAFKEY_JWT_SECRET"],
     [{ PORT: "eighty" }, "PORT"],
     [{ DATABASE_POOL_SIZE: "0" }, "DATABASE_POOL_SIZE"],
@@ -26,7 +29,11 @@ describe("configuration", () => {
   });
 
   it("starts in production with a long enough secret", () => {
-    const config = loadConfig({ NODE_ENV: "production", KAFKEY_JWT_SECRET: "s".repeat(32) });
+    const config = loadConfig({
+      NODE_ENV: "production",
+      KAFKEY_JWT_SECRET: "s".repeat(32),
+      KAFKEY_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
+    });
     expect(config.env).toBe("production");
   });
 });

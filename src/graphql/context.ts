@@ -6,6 +6,7 @@ import type {
   AuthService,
   VerifiedAccessToken,
 } from "../modules/auth/index.js";
+import type { MfaService } from "../modules/mfa/index.js";
 import type { AccessService, PermissionService, Principal } from "../modules/permissions/index.js";
 import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
 import type { Revocations, SessionService } from "../modules/sessions/index.js";
@@ -22,6 +23,7 @@ export interface Services {
   access: AccessService;
   auth: AuthService;
   accountEmail: AccountEmailService;
+  mfa: MfaService;
   users: UserService;
   roles: RoleService;
   permissions: PermissionService;

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { AuthResolver } from "../modules/auth/index.js";
+import { MfaResolver } from "../modules/mfa/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
 import { RoleResolver } from "../modules/roles/index.js";
 import { SessionResolver } from "../modules/sessions/index.js";
@@ -10,7 +11,15 @@ import { UserResolver } from "../modules/users/index.js";
 /** The executable schema, without permissions (see shield.ts). */
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AuthResolver, UserResolver, RoleResolver, PermissionResolver, AccessResolver, SessionResolver],
+    resolvers: [
+      AuthResolver,
+      UserResolver,
+      RoleResolver,
+      PermissionResolver,
+      AccessResolver,
+      SessionResolver,
+      MfaResolver,
+    ],
     validate: { forbidUnknownValues: false },
   });
 }

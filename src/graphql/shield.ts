@@ -2,6 +2,7 @@ import type { GraphQLSchema } from "graphql";
 import { applyMiddleware } from "graphql-middleware";
 import { allow, deny, shield, type IRules } from "graphql-shield";
 import { authRules } from "../modules/auth/index.js";
+import { mfaRules } from "../modules/mfa/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
 import { roleRules } from "../modules/roles/index.js";
 import { sessionRules } from "../modules/sessions/index.js";
@@ -19,7 +20,7 @@ function merge(...maps: RuleMap[]): IRules {
 }
 
 /** Every field's rule, from each module's `*.rules.ts`. A field without one is denied. */
-export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, sessionRules, {
+export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, sessionRules, mfaRules, {
   PageInfo: { "*": allow },
 });
 

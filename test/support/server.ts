@@ -13,6 +13,7 @@ import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./redis.js";
 
 export const ADMIN = { email: "admin@kafkey.test", password: "admin-password-for-tests" };
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!";
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 export const PASSWORD = "a perfectly long password";
 
 export interface GraphQLErrorBody {
@@ -79,6 +80,7 @@ export class TestServer {
       LOG_LEVEL: "info",
       KAFKEY_DATA_DIR: this.dataDir,
       KAFKEY_JWT_SECRET: TEST_JWT_SECRET,
+      KAFKEY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       KAFKEY_ADMIN_EMAIL: ADMIN.email,
       KAFKEY_ADMIN_PASSWORD: ADMIN.password,
       // Cheap hashes keep the suite fast; test/passwords.test.ts checks the production cost.

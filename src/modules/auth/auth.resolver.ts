@@ -7,7 +7,7 @@ import { AuthPayload } from "./auth.type.js";
 
 /** The response may show the signed-in user's own fields, although the request had no token. */
 function reveal(ctx: Context, result: AuthResult): AuthResult {
-  ctx.selfIds.add(result.user.id);
+  if (!result.mfaRequired) ctx.selfIds.add(result.user.id);
   return result;
 }
 
@@ -18,7 +18,10 @@ export class AuthResolver {
     return reveal(ctx, await ctx.services.auth.signUp(input, ctx.client));
   }
 
-  @Mutation(() => AuthPayload, { description: "Signs in with email and password." })
+  @Mutation(() => AuthPayload, {
+    description:
+      "Signs in with email and password. With two-factor authentication on, answers mfaRequired and an mfaToken.",
+  })
   async login(
     @Arg("email", () => String) email: string,
     @Arg("password", () => String) password: string,
@@ -30,6 +33,17 @@ export class AuthResolver {
   @Mutation(() => AuthPayload, { description: "Exchanges a refresh token for new tokens; the old one stops working." })
   async refreshToken(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
     return reveal(ctx, await ctx.services.auth.refresh(token, ctx.client));
+  }
+
+  @Mutation(() => AuthPayload, {
+    description: "Completes a login that answered mfaRequired, with a TOTP code or a recovery code.",
+  })
+  async verifyMfa(
+    @Arg("mfaToken", () => String) mfaToken: string,
+    @Arg("code", () => String, { description: "6 digits from the app, or an unused recovery code" }) code: string,
+    @Ctx() ctx: Context,
+  ) {
+    return reveal(ctx, await ctx.services.auth.verifyMfa(mfaToken, code, ctx.client));
   }
 
   @Mutation(() => Boolean, {

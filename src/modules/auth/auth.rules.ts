@@ -12,6 +12,7 @@ export const authRules = {
     signUp: rateLimited("signUp"),
     login: rateLimited("login", emailArg),
     refreshToken: rateLimited("refreshToken"),
+    verifyMfa: rateLimited("verifyMfa"),
     changePassword: isAuthenticated,
     verifyEmail: rateLimited("verifyEmail"),
     resendVerificationEmail: and(isAuthenticated, rateLimited("resendVerificationEmail")),

@@ -14,17 +14,33 @@ import type { IssuedRefreshToken, Revocations, SessionService } from "../session
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
 import type { AccountEmailService } from "./account-email.service.js";
+import type { MfaService } from "../mfa/index.js";
+import type { KeyValueStore } from "../../platform/kv/kv.js";
+import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { SignUpInput } from "./auth.inputs.js";
 import type { Lockout } from "./lockout.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
 
-export interface AuthResult {
+export interface SignedIn {
+  mfaRequired: false;
   user: UserRecord;
   accessToken: string;
   accessTokenExpiresAt: Date;
   refreshToken: string;
   refreshTokenExpiresAt: Date;
 }
+
+/** The password was right; a second factor is due before any token is issued. */
+export interface MfaChallenge {
+  mfaRequired: true;
+  mfaToken: string;
+}
+
+export type AuthResult = SignedIn | MfaChallenge;
+
+/** How long a login may wait for its second factor, and how many wrong codes it may take. */
+const MFA_CHALLENGE_MS = 5 * 60_000;
+const MFA_MAX_FAILURES = 5;
 
 export interface NewAccount {
   email: string;
@@ -42,6 +58,8 @@ export interface AuthDependencies {
   revocations: Revocations;
   lockout: Lockout;
   accountEmail: AccountEmailService;
+  mfa: MfaService;
+  kv: KeyValueStore;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
   log: Logger;
@@ -68,7 +86,7 @@ export class AuthService {
     });
   }
 
-  async signUp(input: SignUpInput, client: ClientInfo): Promise<AuthResult> {
+  async signUp(input: SignUpInput, client: ClientInfo): Promise<SignedIn> {
     const user = await this.createAccount({ ...input, roles: [SystemRole.USER] });
     this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
     await this.deps.accountEmail.sendVerification(user);
@@ -97,17 +115,57 @@ export class AuthService {
       log.warn("login refused: account disabled", { event: "auth.login_disabled", userId: user.id, ip: client.ip });
       throw new AccountDisabledError();
     }
-    await lockout.recordSuccess(email);
     if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
     if (passwords.needsRehash(user.passwordHash)) {
       await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(password) } });
     }
+    if (this.deps.mfa.isEnabled(user)) {
+      // Failures are not cleared yet: a right password must not reset the count of wrong codes.
+      log.info("login: second factor required", { event: "auth.mfa_challenge", userId: user.id, ip: client.ip });
+      return this.challenge(user);
+    }
+    await lockout.recordSuccess(email);
     log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
     return this.result(user, await this.deps.sessions.start(user.id, client));
   }
 
+  /**
+   * Completes a login with a TOTP code or a recovery code. Wrong codes count toward the account's
+   * lockout, and a challenge dies after five of them; a right one works once.
+   */
+  async verifyMfa(mfaToken: string, code: string, client: ClientInfo): Promise<SignedIn> {
+    const { kv, mfa, lockout, prisma, log } = this.deps;
+    const invalid = () => new UnauthenticatedError("Invalid or expired MFA token or code");
+    if (mfaToken.length > MAX_TOKEN_LENGTH) throw invalid();
+    const key = `mfa:challenge:${hashToken(mfaToken)}`;
+    const pending = await kv.get(key);
+    if (!pending) throw invalid();
+    const { userId, email } = JSON.parse(pending) as { userId: string; email: string };
+    if (await lockout.isLocked(email, client.ip)) throw invalid();
+    if (!(await mfa.check(userId, code))) {
+      await lockout.recordFailure(email, client.ip);
+      const { count } = await kv.increment(`${key}:failures`, MFA_CHALLENGE_MS);
+      if (count >= MFA_MAX_FAILURES) await kv.delete(key);
+      log.warn("second factor refused", { event: "auth.mfa_failed", userId, ip: client.ip });
+      throw invalid();
+    }
+    if ((await kv.take(key)) === null) throw invalid();
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    if (user.status !== "active") throw new AccountDisabledError();
+    await lockout.recordSuccess(email);
+    log.info("login succeeded", { event: "auth.login", userId, ip: client.ip, mfa: true });
+    return this.result(user, await this.deps.sessions.start(userId, client));
+  }
+
+  private async challenge(user: UserRecord): Promise<MfaChallenge> {
+    const mfaToken = randomToken();
+    const pending = JSON.stringify({ userId: user.id, email: user.email });
+    await this.deps.kv.set(`mfa:challenge:${hashToken(mfaToken)}`, pending, MFA_CHALLENGE_MS);
+    return { mfaRequired: true, mfaToken };
+  }
+
   /** Exchanges a refresh token for a new pair; the presented one stops working. */
-  async refresh(token: string, client: ClientInfo): Promise<AuthResult> {
+  async refresh(token: string, client: ClientInfo): Promise<SignedIn> {
     const { userId, issued } = await this.deps.sessions.rotate(token, client);
     const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     return this.result(user, issued);
@@ -161,9 +219,10 @@ export class AuthService {
     this.deps.log.info("account unlocked", { event: "user.unlocked", actorId: actor.userId, targetId: userId });
   }
 
-  private result(user: UserRecord, refresh: IssuedRefreshToken): AuthResult {
+  private result(user: UserRecord, refresh: IssuedRefreshToken): SignedIn {
     const access = this.deps.tokens.sign(user.id, refresh.sessionId);
     return {
+      mfaRequired: false,
       user,
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

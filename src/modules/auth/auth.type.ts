@@ -2,20 +2,30 @@ import { Field, ObjectType } from "type-graphql";
 import { DateTimeISOResolver } from "graphql-scalars";
 import { User } from "../users/index.js";
 
-@ObjectType({ description: "A signed-in session: send accessToken as `Authorization: Bearer`." })
+@ObjectType({
+  description:
+    "A signed-in session: send accessToken as `Authorization: Bearer`. When login answers mfaRequired, " +
+    "the tokens are null: call verifyMfa with mfaToken and a code.",
+})
 export class AuthPayload {
-  @Field(() => User)
-  user!: User;
+  @Field(() => Boolean, { description: "A second factor is needed before any token is issued." })
+  mfaRequired!: boolean;
 
-  @Field(() => String, { description: "A JWT, valid until accessTokenExpiresAt." })
-  accessToken!: string;
+  @Field(() => String, { nullable: true, description: "For verifyMfa; valid 5 minutes, for this login only." })
+  mfaToken?: string;
 
-  @Field(() => DateTimeISOResolver)
-  accessTokenExpiresAt!: Date;
+  @Field(() => User, { nullable: true })
+  user?: User;
 
-  @Field(() => String, { description: "Opaque; exchange it with refreshToken. It works once." })
-  refreshToken!: string;
+  @Field(() => String, { nullable: true, description: "A JWT, valid until accessTokenExpiresAt." })
+  accessToken?: string;
 
-  @Field(() => DateTimeISOResolver)
-  refreshTokenExpiresAt!: Date;
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  accessTokenExpiresAt?: Date;
+
+  @Field(() => String, { nullable: true, description: "Opaque; exchange it with refreshToken. It works once." })
+  refreshToken?: string;
+
+  @Field(() => DateTimeISOResolver, { nullable: true })
+  refreshTokenExpiresAt?: Date;
 }

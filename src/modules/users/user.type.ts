@@ -27,6 +27,12 @@ export class User {
   @Field(() => DateTimeISOResolver, { nullable: true })
   emailVerifiedAt!: Date | null;
 
+  @Field(() => DateTimeISOResolver, {
+    nullable: true,
+    description: "When TOTP two-factor authentication was turned on.",
+  })
+  totpEnabledAt!: Date | null;
+
   @Field(() => DateTimeISOResolver)
   createdAt!: Date;
 

@@ -1,0 +1,4 @@
+export { MfaResolver } from "./mfa.resolver.js";
+export { mfaRules } from "./mfa.rules.js";
+export { MfaService } from "./mfa.service.js";
+export { TotpSetup } from "./mfa.type.js";

@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import QRCode from "qrcode";
+import { BadUserInputError, ConflictError } from "../../graphql/errors.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import type { KeyValueStore } from "../../platform/kv/kv.js";
+import type { Logger } from "../../platform/observability/logger.js";
+import type { SecretBox } from "../../platform/secret-box.js";
+import { hashToken } from "../../platform/secret-tokens.js";
+import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
+
+export interface TotpSetup {
+  secret: string;
+  otpauthUri: string;
+  qrCodeDataUrl: string;
+}
+
+const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
+
+/** `xxxxx-xxxxx`: 50 bits from an alphabet without look-alike characters. */
+function newRecoveryCode(): string {
+  const bytes = randomBytes(10);
+  const chars = [...bytes].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length]);
+  return `${chars.slice(0, 5).join("")}-${chars.slice(5).join("")}`;
+}
+
+function normalizeRecoveryCode(code: string): string {
+  return code.trim().toLowerCase().replace(/\s+/g, "");
+}
+
+const wrongCode = (path: string) => new BadUserInputError([{ path, message: "is not a valid code" }]);
+
+/**
+ * TOTP two-factor authentication: setting it up, and checking a second factor. A TOTP code works once
+ * (its time step is remembered until it can no longer match); a recovery code works once.
+ */
+export class MfaService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly kv: KeyValueStore,
+    private readonly box: SecretBox,
+    private readonly issuer: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. */
+  async enable(userId: string): Promise<TotpSetup> {
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
+    const secret = newTotpSecret();
+    await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
+    const otpauthUri = totpUri(secret, this.issuer, user.email);
+    return { secret, otpauthUri, qrCodeDataUrl: await QRCode.toDataURL(otpauthUri) };
+  }
+
+  /** Turns TOTP on with a first code from the app. @returns the recovery codes, shown once. */
+  async confirm(userId: string, code: string): Promise<string[]> {
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
+    if (!user.totpSecret) throw new ConflictError("Call enableTotp first", "TOTP_NOT_STARTED");
+    if (!(await this.acceptTotp(userId, user.totpSecret, code))) throw wrongCode("code");
+    await this.prisma.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
+    this.log.info("two-factor authentication enabled", { event: "auth.mfa_enabled", userId });
+    return this.replaceRecoveryCodes(userId);
+  }
+
+  /** Turns TOTP off; needs a current code (or a recovery code). */
+  async disable(userId: string, code: string): Promise<void> {
+    await this.requireSecondFactor(userId, code);
+    await this.prisma.$transaction([
+      this.prisma.user.update({ where: { id: userId }, data: { totpSecret: null, totpEnabledAt: null } }),
+      this.prisma.recoveryCode.deleteMany({ where: { userId } }),
+    ]);
+    this.log.warn("two-factor authentication disabled", { event: "auth.mfa_disabled", userId });
+  }
+
+  /** New recovery codes, the old ones void; needs a current code. */
+  async regenerateRecoveryCodes(userId: string, code: string): Promise<string[]> {
+    await this.requireSecondFactor(userId, code);
+    return this.replaceRecoveryCodes(userId);
+  }
+
+  isEnabled(user: { totpEnabledAt: Date | null }): boolean {
+    return user.totpEnabledAt !== null;
+  }
+
+  /**
+   * Checks a second factor: a TOTP code (once per time step) or an unused recovery code (used up).
+   * @returns whether it was accepted.
+   */
+  async check(userId: string, code: string): Promise<boolean> {
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    if (!user.totpEnabledAt || !user.totpSecret) return false;
+    if (/^\d{6}$/.test(code.trim())) return this.acceptTotp(userId, user.totpSecret, code.trim());
+    const used = await this.prisma.recoveryCode.updateMany({
+      where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
+      data: { usedAt: new Date() },
+    });
+    if (used.count === 1) this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
+    return used.count === 1;
+  }
+
+  private async requireSecondFactor(userId: string, code: string): Promise<void> {
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    if (!user.totpEnabledAt) throw new ConflictError("Two-factor authentication is off", "TOTP_DISABLED");
+    if (!(await this.check(userId, code))) throw wrongCode("code");
+  }
+
+  private async acceptTotp(userId: string, sealedSecret: string, code: string): Promise<boolean> {
+    const step = matchTotp(this.box.open(sealedSecret), code);
+    if (step === undefined) return false;
+    // A step can match for up to three periods (±1 drift): remember it that long, so no code works twice.
+    return this.kv.setIfAbsent(`mfa:totp-used:${userId}:${step}`, "1", 120_000);
+  }
+
+  private async replaceRecoveryCodes(userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await this.prisma.$transaction([
+      this.prisma.recoveryCode.deleteMany({ where: { userId } }),
+      this.prisma.recoveryCode.createMany({ data: codes.map((code) => ({ userId, codeHash: hashToken(code) })) }),
+    ]);
+    return codes;
+  }
+}
