@@ -212,6 +212,27 @@ describe("access tokens", () => {
     expect(result.data).toBeNull();
   });
 
+  it("rejects tokens of other kinds presented as access tokens, and RS256 or key-confusion forgeries", async () => {
+    const user = await server.signUp("kinds");
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const claims = { sub: user.id, sid: crypto.randomUUID(), iss: "kafkey", aud: "kafkey", jti: crypto.randomUUID() };
+    const rs256 = jwt.sign(claims, privateKey, {
+      algorithm: "RS256",
+      header: { alg: "RS256", typ: "at+jwt" },
+      expiresIn: 60,
+    });
+    const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const confused = jwt.sign(claims, publicPem, {
+      algorithm: "HS256",
+      header: { alg: "HS256", typ: "at+jwt" },
+      expiresIn: 60,
+    });
+    for (const token of [user.refreshToken, rs256, confused]) {
+      expect(codeOf(await server.gql(ME, {}, token))).toBe("UNAUTHENTICATED");
+    }
+  });
+
   it("rejects a valid token of a deleted user", async () => {
     const user = await server.signUp("deleted");
     const admin = await server.loginAdmin();

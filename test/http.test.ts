@@ -92,6 +92,18 @@ describe("bad requests get a clear 4xx, never a 500", () => {
     expect(codeOf(login)).toBe("UNAUTHENTICATED");
   });
 
+  it("a POST without a JSON content type is refused, so a plain HTML form cannot call the API", async () => {
+    for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body: JSON.stringify({ query: "mutation { logout }" }),
+      });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+    }
+  });
+
   it("a GET query without a CSRF-safe header is refused", async () => {
     const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent("{ __typename }")}`);
     expect(response.status).toBe(400);
