@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { queryBudgetPlugin } from "./graphql/query-budget.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
@@ -193,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       formatError: formatErrorWith(log),
       plugins: [
         ...protection.plugins,
+        queryBudgetPlugin(kv, config.queryBudget),
         fastifyApolloDrainPlugin(http),
         production
           ? ApolloServerPluginLandingPageDisabled()

@@ -93,6 +93,8 @@ export interface Config {
   encryptionKey: string | undefined;
   /** The issuer name authenticator apps show. @default "Kafkey" */
   totpIssuer: string;
+  /** Estimated query cost each caller (user, or IP when anonymous) may spend per window. */
+  queryBudget: { points: number; windowSeconds: number };
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
@@ -149,6 +151,8 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_REQUIRE_VERIFIED_EMAIL",
   "KAFKEY_ENCRYPTION_KEY",
   "KAFKEY_TOTP_ISSUER",
+  "KAFKEY_QUERY_BUDGET_POINTS",
+  "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -276,6 +280,10 @@ export function loadConfig(env: Env): Config {
     requireVerifiedEmail: bool(env, "KAFKEY_REQUIRE_VERIFIED_EMAIL", false),
     encryptionKey,
     totpIssuer: read(env, "KAFKEY_TOTP_ISSUER") ?? "Kafkey",
+    queryBudget: {
+      points: int(env, "KAFKEY_QUERY_BUDGET_POINTS", 100_000, 1),
+      windowSeconds: int(env, "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS", 60, 1),
+    },
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),
       maxCost: int(env, "KAFKEY_GRAPHQL_MAX_COST", 5000, 10),

@@ -81,3 +81,27 @@ describe("field suggestions", () => {
     expect(JSON.stringify(result.errors)).not.toMatch(/did you mean/i);
   });
 });
+
+describe("the query budget per caller", () => {
+  let budget: TestServer;
+  beforeAll(async () => {
+    budget = await startServer({ database: "pglite", env: { KAFKEY_QUERY_BUDGET_POINTS: "600" } });
+  });
+  afterAll(() => budget.close());
+
+  it("charges each operation its estimated cost and refuses the caller past the budget, not others", async () => {
+    const user = await budget.signUp("spender");
+    // users(pageSize: 100) { items { id } } costs 1 + 100 × (1 + 1) = 201 points.
+    const costly = `{ me { id } a: users(pageSize: 100) { items { id } } }`;
+    const first = await budget.gql(costly, {}, user.accessToken);
+    expect(codeOf(first)).toBe("FORBIDDEN"); // charged, although the field itself is refused
+    await budget.gql(costly, {}, user.accessToken);
+    const over = await budget.gql(costly, {}, user.accessToken);
+    expect(over.status).toBe(429);
+    expect(codeOf(over)).toBe("RATE_LIMITED");
+    expect(over.errors![0]!.extensions).toMatchObject({ cost: 203 });
+    expect(over.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
+    const other = await budget.signUp("frugal");
+    expect((await budget.gql(`{ me { id } }`, {}, other.accessToken)).errors).toBeUndefined();
+  });
+});

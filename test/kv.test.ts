@@ -48,6 +48,13 @@ describe.each(stores)("%s", (_name, open, available) => {
     expect((await kv.increment("counter", 200)).count).toBe(1);
   });
 
+  it.skipIf(!available)("adds more than one at a time when asked", async () => {
+    expect((await kv.increment("points", 10_000, 40)).count).toBe(40);
+    const next = await kv.increment("points", 10_000, 2);
+    expect(next.count).toBe(42);
+    expect(next.ttlMs).toBeGreaterThan(9000);
+  });
+
   it.skipIf(!available)("delivers published messages to subscribers until they unsubscribe", async () => {
     const received: string[] = [];
     const stop = await kv.subscribe("news", (m) => received.push(m));

@@ -90,6 +90,7 @@ export class TestServer {
       KAFKEY_AUTH_RATE_LIMIT_MAX: "100000",
       KAFKEY_HTTP_RATE_LIMIT_MAX: "100000",
       KAFKEY_LOCKOUT_IP_THRESHOLD: "100000",
+      KAFKEY_QUERY_BUDGET_POINTS: "100000000",
       DATABASE_URL: databaseUrl ?? "",
       REDIS_URL: this.redisPrefix ? TEST_REDIS_URL : "",
       KAFKEY_REDIS_PREFIX: this.redisPrefix ?? "",

@@ -16,10 +16,10 @@ export interface KeyValueStore {
   take(key: string): Promise<string | null>;
   delete(...keys: string[]): Promise<void>;
   /**
-   * Adds one to a counter. The first increment starts its lifetime of `ttlMs`; later ones keep it.
+   * Adds `by` (default 1) to a counter. The first increment starts its lifetime of `ttlMs`; later ones keep it.
    * @returns the new count and the milliseconds until the counter expires.
    */
-  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+  increment(key: string, ttlMs: number, by?: number): Promise<{ count: number; ttlMs: number }>;
   /** Milliseconds until `key` expires; null when it does not exist or never expires. */
   ttl(key: string): Promise<number | null>;
   publish(channel: string, message: string): Promise<void>;

@@ -66,13 +66,13 @@ export class MemoryStore implements KeyValueStore {
     for (const key of keys) this.entries.delete(key);
   }
 
-  async increment(key: string, ttlMs: number) {
+  async increment(key: string, ttlMs: number, by = 1) {
     const entry = this.live(key);
     if (!entry) {
-      this.put(key, "1", ttlMs);
-      return { count: 1, ttlMs };
+      this.put(key, String(by), ttlMs);
+      return { count: by, ttlMs };
     }
-    entry.value = String(Number(entry.value) + 1);
+    entry.value = String(Number(entry.value) + by);
     return { count: Number(entry.value), ttlMs: Math.max(0, entry.expiresAt - Date.now()) };
   }
 

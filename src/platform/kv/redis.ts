@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import type { KeyValueStore } from "./kv.js";
 
-/** INCR that starts the key's lifetime on its first increment, atomically. Returns {count, pttl}. */
+/** INCRBY that starts the key's lifetime on its first increment, atomically. Returns {count, pttl}. */
 const INCREMENT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
 
 export interface RedisStoreOptions {
@@ -50,11 +50,11 @@ export class RedisStore implements KeyValueStore {
     if (keys.length > 0) await this.client.del(...keys);
   }
 
-  async increment(key: string, ttlMs: number) {
+  async increment(key: string, ttlMs: number, by = 1) {
     const increment = (
-      this.client as unknown as Record<string, (key: string, ttl: number) => Promise<[number, number]>>
+      this.client as unknown as Record<string, (key: string, ttl: number, by: number) => Promise<[number, number]>>
     ).kafkeyIncrement!;
-    const [count, pttl] = await increment.call(this.client, key, Math.max(1, Math.ceil(ttlMs)));
+    const [count, pttl] = await increment.call(this.client, key, Math.max(1, Math.ceil(ttlMs)), by);
     return { count, ttlMs: Math.max(0, pttl) };
   }
 
