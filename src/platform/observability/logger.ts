@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import winston from "winston";
+import { redact } from "./redact.js";
 import { currentRequestContext } from "./request-context.js";
 
 export type Logger = winston.Logger;
@@ -15,6 +16,13 @@ const requestFields = winston.format((info) => {
   return info;
 });
 
+/** Removes passwords, tokens, secrets, authorization headers and cookies from every line. */
+const redaction = winston.format((info) => {
+  const clean = redact({ ...info }) as Record<string, unknown>;
+  for (const key of Object.keys(info)) info[key] = clean[key];
+  return info;
+});
+
 /**
  * JSON lines on stdout: `{ level, time, message, requestId, userId, ... }`.
  * @param level `error` | `warn` | `info` | `debug` | `silent`
@@ -24,7 +32,7 @@ export function createLogger(level: string, destination?: Writable): Logger {
   return winston.createLogger({
     level: level === "silent" ? "error" : level,
     silent: level === "silent",
-    format: winston.format.combine(requestFields(), winston.format.errors({ stack: true }), winston.format.json()),
+    format: winston.format.combine(requestFields(), redaction(), winston.format.json()),
     transports: [
       destination ? new winston.transports.Stream({ stream: destination }) : new winston.transports.Console(),
     ],
