@@ -189,6 +189,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       introspection: !production,
       includeStacktraceInErrorResponses: false,
       allowBatchedHttpRequests: false,
+      // main.ts stops the whole app on SIGTERM/SIGINT; Apollo stopping itself too makes that hang.
+      stopOnTerminationSignals: false,
       parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
       validationRules: protection.validationRules,
       formatError: formatErrorWith(log),

@@ -60,6 +60,11 @@ describe("signUp", () => {
     expect(result.data).toBeNull();
   });
 
+  it("explains a bad field in words a person reads (regression: 'must be an address')", async () => {
+    const result = await server.gql(SIGN_UP, { input: { email: "nope", password: PASSWORD, displayName: "N" } });
+    expect(result.errors![0]!.extensions!.fields).toEqual([{ path: "email", message: "must be an email address" }]);
+  });
+
   it("accepts a 128-character password and does not truncate it", async () => {
     const password = "p".repeat(127) + "1";
     const email = "long.password@example.com";

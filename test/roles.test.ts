@@ -141,6 +141,24 @@ describe("setRolePermissions", () => {
     const ok = await server.gql(SET, { id: roleId, ids: [] }, manager.accessToken);
     expect(ok.data!.setRolePermissions.permissions).toEqual([]);
   });
+
+  it("a role manager cannot delete a role carrying a permission they do not hold", async () => {
+    const manager = await server.signUp("role-deleter");
+    await server.grant(manager.id, ["roles.delete", "roles.read"]);
+    const [auditRead] = await server.permissionIds(["audit.read"]);
+    const role = await server.gql(
+      CREATE,
+      { input: { name: "auditors", permissionIds: [auditRead] } },
+      admin.accessToken,
+    );
+    const del = await server.gql(
+      `mutation($id: UUID!) { deleteRole(id: $id) }`,
+      { id: role.data!.createRole.id },
+      manager.accessToken,
+    );
+    expect(codeOf(del)).toBe("FORBIDDEN");
+    expect(del.errors![0]!.extensions!.requiredPermission).toBe("audit.read");
+  });
 });
 
 describe("wildcard grants", () => {

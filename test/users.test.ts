@@ -235,6 +235,31 @@ describe("privilege escalation", () => {
     expect(victim.id).toBeTruthy();
   });
 
+  // Regression: users.update alone let anyone change an admin's email, reset the password and take the account over.
+  it("a user manager cannot change, disable or delete a user holding permissions they lack", async () => {
+    const manager = await server.signUp("sub-admin");
+    await server.grant(manager.id, ["users.update", "users.delete", "users.read"]);
+    const takeover = await server.gql(
+      `mutation($id: UUID!) { updateUser(id: $id, input: { email: "mine@example.com" }) { id } }`,
+      { id: admin.id },
+      manager.accessToken,
+    );
+    expect(codeOf(takeover)).toBe("FORBIDDEN");
+    expect(takeover.errors![0]!.extensions!.requiredPermission).toBe("*");
+    const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, manager.accessToken);
+    expect(codeOf(del)).toBe("FORBIDDEN");
+    expect((await server.gql(`{ me { email } }`, {}, admin.accessToken)).data!.me.email).toBe(admin.email);
+    // A plain user is theirs to manage; a new email address is unverified until proven.
+    const plain = await server.signUp("managed-plain");
+    await server.app.db.prisma.user.update({ where: { id: plain.id }, data: { emailVerifiedAt: new Date() } });
+    const moved = await server.gql(
+      `mutation($id: UUID!) { updateUser(id: $id, input: { email: "moved@example.com" }) { email emailVerifiedAt } }`,
+      { id: plain.id },
+      manager.accessToken,
+    );
+    expect(moved.data!.updateUser).toEqual({ email: "moved@example.com", emailVerifiedAt: null });
+  });
+
   it("nobody can remove, disable or delete the last active admin", async () => {
     const removeRole = await server.gql(
       `mutation($u: UUID!, $r: UUID!) { removeRole(userId: $u, roleId: $r) { id } }`,

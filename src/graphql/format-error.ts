@@ -14,7 +14,8 @@ function fieldProblems(errors: ValidationError[], prefix = ""): FieldProblem[] {
     const path = prefix + e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({
       path,
-      message: message.replace(`${e.property} `, ""),
+      // class-validator starts its default messages with the property name; the path already says it.
+      message: message.startsWith(`${e.property} `) ? message.slice(e.property.length + 1) : message,
     }));
     return [...own, ...fieldProblems(e.children ?? [], `${path}.`)];
   });

@@ -65,6 +65,19 @@ export class AccessService {
     const versions = (await this.kv.getMany([versionOf(userId), EVERYONE])).join("/");
     const cached = this.principals.get(userId);
     if (cached?.versions === versions) return cached.value;
+    const { active, grants } = await this.load(userId);
+    const principal = active ? { userId, grants } : null;
+    // Cached under the versions read before loading: a change racing the load forces another one.
+    if (this.options.ttlMs > 0) this.principals.set(userId, { value: principal, versions });
+    return principal;
+  }
+
+  /** The grants of `userId`, whatever their status (empty for no such user). Not cached. */
+  async grantsOf(userId: string): Promise<string[]> {
+    return (await this.load(userId)).grants;
+  }
+
+  private async load(userId: string): Promise<{ active: boolean; grants: string[] }> {
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
       SELECT u."status"::text AS "status", p."key"
       FROM "users" u
@@ -74,10 +87,7 @@ export class AccessService {
       WHERE u."id" = ${userId}::uuid`;
     const active = rows.length > 0 && rows[0]!.status === "active";
     const grants = [...new Set(rows.flatMap((r) => (r.key === null ? [] : [r.key])))].sort();
-    const principal = active ? { userId, grants } : null;
-    // Cached under the versions read before loading: a change racing the load forces another one.
-    if (this.options.ttlMs > 0) this.principals.set(userId, { value: principal, versions });
-    return principal;
+    return { active, grants };
   }
 
   /** Every stored permission key `principal` holds, wildcards expanded, sorted. */

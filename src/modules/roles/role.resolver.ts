@@ -31,9 +31,11 @@ export class RoleResolver {
     return ctx.services.roles.update(id, input);
   }
 
-  @Mutation(() => Boolean, { description: "Needs roles.delete. System roles cannot be deleted." })
-  deleteRole(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    return ctx.services.roles.delete(id);
+  @Mutation(() => Boolean, {
+    description: "Needs roles.delete, and every permission the role carries. System roles cannot be deleted.",
+  })
+  async deleteRole(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.roles.delete(await actorOf(ctx), id);
   }
 
   @Mutation(() => Role, {

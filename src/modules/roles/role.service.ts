@@ -50,8 +50,9 @@ export class RoleService {
     return this.prisma.role.update({ where: { id }, data: { name: input.name, description: input.description } });
   }
 
-  async delete(id: string): Promise<boolean> {
-    const role = await this.get(id);
+  /** Deleting a role takes its permissions from every holder: the caller must hold them all. */
+  async delete(actor: Principal, id: string): Promise<boolean> {
+    const role = await this.requireGrantable(actor, id);
     if (role.isSystem) throw new ConflictError(`${role.name} is a system role and cannot be deleted`, "SYSTEM_ROLE");
     await this.prisma.role.delete({ where: { id } });
     await this.access.invalidateAll();

@@ -32,7 +32,9 @@ export class UserResolver {
     return ctx.services.users.get(id);
   }
 
-  @Mutation(() => User, { description: "Needs users.update. The last active admin cannot be disabled." })
+  @Mutation(() => User, {
+    description: "Needs users.update, and every permission the user holds. The last active admin cannot be disabled.",
+  })
   async updateUser(
     @Arg("id", () => UUIDResolver) id: string,
     @Arg("input", () => UpdateUserInput) input: UpdateUserInput,
@@ -41,7 +43,9 @@ export class UserResolver {
     return ctx.services.users.update(await actorOf(ctx), id, input);
   }
 
-  @Mutation(() => Boolean, { description: "Needs users.delete. The last active admin cannot be deleted." })
+  @Mutation(() => Boolean, {
+    description: "Needs users.delete, and every permission the user holds. The last active admin cannot be deleted.",
+  })
   async deleteUser(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
     return ctx.services.users.delete(await actorOf(ctx), id);
   }

@@ -1,9 +1,9 @@
 import type { Prisma, User as UserRecord } from "../../generated/prisma/client.js";
-import { ConflictError, NotFoundError } from "../../graphql/errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { type AccessService, type Principal, SystemRole } from "../permissions/index.js";
+import { type AccessService, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
@@ -65,14 +65,18 @@ export class UserService {
   }
 
   async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserRecord> {
+    await this.requireCovers(actor, id);
     const disabling = input.status === UserStatus.DISABLED;
+    const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
       if (disabling) await this.keepAnAdmin(tx, id);
       return tx.user.update({
         where: { id },
         data: {
           displayName: input.displayName?.trim(),
-          email: input.email === undefined ? undefined : normalizeEmail(input.email),
+          email,
+          // A new address is not verified until its owner proves it.
+          ...(email === undefined ? {} : { emailVerifiedAt: null }),
           status: input.status,
         },
       });
@@ -89,6 +93,7 @@ export class UserService {
   }
 
   async delete(actor: Principal, id: string): Promise<boolean> {
+    await this.requireCovers(actor, id);
     await this.prisma.$transaction(async (tx) => {
       await this.keepAnAdmin(tx, id);
       await tx.user.delete({ where: { id } });
@@ -123,6 +128,17 @@ export class UserService {
     await this.access.invalidateUser(userId);
     this.log.info("role removed", { event: "user.role_removed", actorId: actor.userId, targetId: userId, roleId });
     return user;
+  }
+
+  /**
+   * Nobody manages a user more powerful than themselves: changing another user's email (then
+   * resetting their password), disabling or deleting them needs every permission that user holds.
+   */
+  private async requireCovers(actor: Principal, userId: string): Promise<void> {
+    const missing = firstMissing(actor, await this.access.grantsOf(userId));
+    if (missing !== undefined) {
+      throw new ForbiddenError(missing, `You cannot manage a user who holds ${missing}: you do not hold it`);
+    }
   }
 
   /**
