@@ -19,8 +19,8 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
-    // Tools that load these files ask for a default export.
-    files: ["eslint.config.js", "prisma.config.ts", "vitest.config.ts"],
+    // Tools that load these files ask for a default export; declarations describe others' modules.
+    files: ["eslint.config.js", "prisma.config.ts", "vitest.config.ts", "**/*.d.ts"],
     rules: { "no-restricted-syntax": "off" },
   },
 );

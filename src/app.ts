@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
@@ -40,6 +41,7 @@ import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js
 import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger } from "./platform/observability/logger.js";
+import { EventCounter, Metrics } from "./platform/observability/metrics.js";
 import { runWithRequestContext } from "./platform/observability/request-context.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
@@ -76,12 +78,13 @@ interface Parts {
   revocations: Revocations;
   mailer: Mailer;
   box: SecretBox;
+  metrics: Metrics;
   log: Logger;
 }
 
-function buildServices({ config, db, kv, tokens, revocations, mailer, box, log }: Parts): Services {
+function buildServices({ config, db, kv, tokens, revocations, mailer, box, metrics, log }: Parts): Services {
   const { prisma } = db;
-  const access = new AccessService(prisma, kv, config.permissionCache);
+  const access = new AccessService(prisma, kv, config.permissionCache, metrics);
   const roles = new RoleService(prisma, access);
   const sessions = new SessionService(
     prisma,
@@ -136,7 +139,7 @@ function openStore(config: Config): KeyValueStore {
   return config.redis.url ? new RedisStore({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryStore();
 }
 
-function buildHttpServer(config: Config, log: Logger): FastifyInstance {
+function buildHttpServer(config: Config, log: Logger, metrics: Metrics): FastifyInstance {
   const http = Fastify({
     logger: false,
     bodyLimit: config.bodyLimitBytes,
@@ -150,6 +153,11 @@ function buildHttpServer(config: Config, log: Logger): FastifyInstance {
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
   http.addHook("preHandler", (request, _reply, done) => runWithRequestContext({ requestId: request.id }, done));
   http.addHook("onResponse", async (request, reply) => {
+    metrics.httpDuration.record(reply.elapsedTime / 1000, {
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: reply.statusCode,
+    });
     log.info("request", {
       requestId: request.id,
       method: request.method,
@@ -168,6 +176,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const db = options.db ?? (await openDatabase(config, options.onQuery));
   const kv = options.kv ?? openStore(config);
   const mailer = openMailer(config, log);
+  const metrics = new Metrics();
+  log.add(new EventCounter(metrics));
+  if (db.poolStats) metrics.observePool(db.poolStats);
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(db);
@@ -177,10 +188,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
-    const services = buildServices({ config, db, kv, tokens, revocations, mailer, box, log });
+    const services = buildServices({ config, db, kv, tokens, revocations, mailer, box, metrics, log });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
-    const http = buildHttpServer(config, log);
+    const http = buildHttpServer(config, log, metrics);
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
@@ -197,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         ...protection.plugins,
         queryBudgetPlugin(kv, config.queryBudget),
+        metricsPlugin(metrics),
         fastifyApolloDrainPlugin(http),
         production
           ? ApolloServerPluginLandingPageDisabled()
@@ -223,6 +235,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ];
     if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
     registerHealthRoutes(http, checks);
+    if (config.metrics.enabled) {
+      http.get(config.metrics.path, { config: { rateLimit: false } }, async (_request, reply) =>
+        reply.type("text/plain; version=0.0.4; charset=utf-8").send(await metrics.render()),
+      );
+    }
 
     return {
       config,
@@ -236,6 +253,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await http.close();
         await apollo.stop();
         await mailer.close();
+        await metrics.shutdown();
         await kv.close();
         await db.close();
       },

@@ -93,6 +93,8 @@ export interface Config {
   encryptionKey: string | undefined;
   /** The issuer name authenticator apps show. @default "Kafkey" */
   totpIssuer: string;
+  /** Prometheus metrics at `path`. @default { enabled: true, path: "/metrics" } */
+  metrics: { enabled: boolean; path: string };
   /** Estimated query cost each caller (user, or IP when anonymous) may spend per window. */
   queryBudget: { points: number; windowSeconds: number };
   /** Limits on the shape of one GraphQL request, checked before it runs. */
@@ -153,6 +155,8 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_TOTP_ISSUER",
   "KAFKEY_QUERY_BUDGET_POINTS",
   "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS",
+  "KAFKEY_METRICS_ENABLED",
+  "KAFKEY_METRICS_PATH",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -280,6 +284,10 @@ export function loadConfig(env: Env): Config {
     requireVerifiedEmail: bool(env, "KAFKEY_REQUIRE_VERIFIED_EMAIL", false),
     encryptionKey,
     totpIssuer: read(env, "KAFKEY_TOTP_ISSUER") ?? "Kafkey",
+    metrics: {
+      enabled: bool(env, "KAFKEY_METRICS_ENABLED", true),
+      path: read(env, "KAFKEY_METRICS_PATH") ?? "/metrics",
+    },
     queryBudget: {
       points: int(env, "KAFKEY_QUERY_BUDGET_POINTS", 100_000, 1),
       windowSeconds: int(env, "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS", 60, 1),

@@ -167,6 +167,7 @@ export class AuthService {
   /** Exchanges a refresh token for a new pair; the presented one stops working. */
   async refresh(token: string, client: ClientInfo): Promise<SignedIn> {
     const { userId, issued } = await this.deps.sessions.rotate(token, client);
+    this.deps.log.debug("tokens refreshed", { event: "auth.refresh", userId, sessionId: issued.sessionId });
     const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     return this.result(user, issued);
   }

@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
+import type { Metrics } from "../../platform/observability/metrics.js";
 import { grantCovers } from "./catalog.js";
 
 /** A signed-in, active user and the permission grants of all their roles. */
@@ -56,6 +57,7 @@ export class AccessService {
     private readonly prisma: PrismaClient,
     private readonly kv: KeyValueStore,
     private readonly options: AccessCacheOptions,
+    private readonly metrics?: Metrics,
   ) {
     this.principals = new LRUCache({ max: options.maxEntries, ttl: Math.max(options.ttlMs, 1) });
   }
@@ -64,7 +66,9 @@ export class AccessService {
   async principal(userId: string): Promise<Principal | null> {
     const versions = (await this.kv.getMany([versionOf(userId), EVERYONE])).join("/");
     const cached = this.principals.get(userId);
-    if (cached?.versions === versions) return cached.value;
+    const hit = cached?.versions === versions;
+    this.metrics?.permissionCache.add(1, { result: hit ? "hit" : "miss" });
+    if (hit) return cached!.value;
     const { active, grants } = await this.load(userId);
     const principal = active ? { userId, grants } : null;
     // Cached under the versions read before loading: a change racing the load forces another one.

@@ -19,6 +19,8 @@ export interface SqlSession {
 export interface Database {
   kind: "postgres" | "pglite";
   prisma: PrismaClient;
+  /** Connections of the pool (PostgreSQL only; PGlite is one in-process connection). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Runs `fn` on one dedicated connection, released afterwards. */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export async function openDatabase(
     return {
       kind: "postgres",
       prisma,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       async withSession(fn) {
         const client = await pool.connect();
         try {

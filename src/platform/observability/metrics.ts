@@ -1,0 +1,106 @@
+import type { Counter, Histogram, Meter } from "@opentelemetry/api";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import TransportStream from "winston-transport";
+
+/** Seconds, from the fastest useful bucket (1 ms) to a slow request (10 s). */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What a database pool reports, read each time metrics are scraped. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * The service's metrics through OpenTelemetry, exposed in Prometheus' text format by `render()`
+ * (served at `/metrics`). One instance per process.
+ */
+export class Metrics {
+  private readonly exporter = new PrometheusExporter({ preventServerStart: true });
+  private readonly serializer = new PrometheusSerializer();
+  private readonly provider = new MeterProvider({ readers: [this.exporter] });
+  private readonly meter: Meter = this.provider.getMeter("kafkey");
+
+  readonly httpDuration: Histogram = this.meter.createHistogram("http_request_duration_seconds", {
+    description: "HTTP requests by method, route and status",
+    unit: "s",
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+  });
+
+  readonly graphqlDuration: Histogram = this.meter.createHistogram("graphql_operation_duration_seconds", {
+    description: "GraphQL operations by operation name and outcome (ok or error)",
+    unit: "s",
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+  });
+
+  readonly graphqlErrors: Counter = this.meter.createCounter("graphql_errors", {
+    description: "Errors returned to clients, by extensions.code",
+  });
+
+  /** Auth and security events: login, login_failed, refresh, account_locked, mfa_failed, ... */
+  readonly events: Counter = this.meter.createCounter("kafkey_events", {
+    description: "Auth and security events, by event name",
+  });
+
+  readonly permissionCache: Counter = this.meter.createCounter("kafkey_permission_cache_lookups", {
+    description: "Permission cache lookups, by result (hit or miss)",
+  });
+
+  constructor() {
+    const memory = this.meter.createObservableGauge("process_resident_memory_bytes", { unit: "By" });
+    const heap = this.meter.createObservableGauge("nodejs_heap_used_bytes", { unit: "By" });
+    const cpu = this.meter.createObservableCounter("process_cpu_seconds", { unit: "s" });
+    const uptime = this.meter.createObservableGauge("process_uptime_seconds", { unit: "s" });
+    this.meter.addBatchObservableCallback(
+      (result) => {
+        const usage = process.memoryUsage();
+        const times = process.cpuUsage();
+        result.observe(memory, usage.rss);
+        result.observe(heap, usage.heapUsed);
+        result.observe(cpu, (times.user + times.system) / 1e6);
+        result.observe(uptime, process.uptime());
+      },
+      [memory, heap, cpu, uptime],
+    );
+  }
+
+  /** Reports a database pool's connections (total, idle, waiting clients) on every scrape. */
+  observePool(read: () => PoolStats): void {
+    const gauge = this.meter.createObservableGauge("db_pool_connections", {
+      description: "Database pool connections, by state",
+    });
+    gauge.addCallback((result) => {
+      const stats = read();
+      result.observe(stats.total - stats.idle, { state: "used" });
+      result.observe(stats.idle, { state: "idle" });
+      result.observe(stats.waiting, { state: "waiting" });
+    });
+  }
+
+  /** Every metric, in Prometheus' text exposition format. */
+  async render(): Promise<string> {
+    const { resourceMetrics } = await this.exporter.collect();
+    return this.serializer.serialize(resourceMetrics);
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+/**
+ * Counts every log line that names an `event` (auth.login, security.account_locked, ...), whatever
+ * LOG_LEVEL shows: the events are logged once, and counted from there.
+ */
+export class EventCounter extends TransportStream {
+  constructor(private readonly metrics: Metrics) {
+    super({ level: "debug" });
+  }
+
+  override log(info: { event?: unknown }, done: () => void): void {
+    if (typeof info.event === "string") this.metrics.events.add(1, { event: info.event });
+    done();
+  }
+}
