@@ -248,6 +248,10 @@ describe("privilege escalation", () => {
     expect(takeover.errors![0]!.extensions!.requiredPermission).toBe("*");
     const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, manager.accessToken);
     expect(codeOf(del)).toBe("FORBIDDEN");
+    for (const mutation of [`revokeUserSessions(userId: $id)`, `unlockUser(id: $id)`]) {
+      const result = await server.gql(`mutation($id: UUID!) { ${mutation} }`, { id: admin.id }, manager.accessToken);
+      expect(codeOf(result)).toBe("FORBIDDEN");
+    }
     expect((await server.gql(`{ me { email } }`, {}, admin.accessToken)).data!.me.email).toBe(admin.email);
     // A plain user is theirs to manage; a new email address is unverified until proven.
     const plain = await server.signUp("managed-plain");

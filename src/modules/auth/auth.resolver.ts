@@ -58,9 +58,13 @@ export class AuthResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: "Lifts a lockout after failed logins. Needs users.update." })
+  @Mutation(() => Boolean, {
+    description: "Lifts a lockout after failed logins. Needs users.update, and every permission the user holds.",
+  })
   async unlockUser(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    await ctx.services.auth.unlock(await actorOf(ctx), id);
+    const actor = await actorOf(ctx);
+    await ctx.services.users.requireManageable(actor, id);
+    await ctx.services.auth.unlock(actor, id);
     return true;
   }
 

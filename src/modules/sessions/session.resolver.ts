@@ -40,8 +40,12 @@ export class SessionResolver {
     return ctx.services.auth.logoutAll(await actorOf(ctx), ctx.token!);
   }
 
-  @Mutation(() => Int, { description: "Ends every session of a user. Needs users.update. Returns how many ended." })
+  @Mutation(() => Int, {
+    description:
+      "Ends every session of a user. Needs users.update, and every permission the user holds. Returns how many ended.",
+  })
   async revokeUserSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
+    await ctx.services.users.requireManageable(await actorOf(ctx), userId);
     return ctx.services.sessions.revokeAll(userId, "revoked_by_admin");
   }
 }

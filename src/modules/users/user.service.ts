@@ -65,7 +65,7 @@ export class UserService {
   }
 
   async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserRecord> {
-    await this.requireCovers(actor, id);
+    await this.requireManageable(actor, id);
     const disabling = input.status === UserStatus.DISABLED;
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
@@ -93,7 +93,7 @@ export class UserService {
   }
 
   async delete(actor: Principal, id: string): Promise<boolean> {
-    await this.requireCovers(actor, id);
+    await this.requireManageable(actor, id);
     await this.prisma.$transaction(async (tx) => {
       await this.keepAnAdmin(tx, id);
       await tx.user.delete({ where: { id } });
@@ -132,9 +132,10 @@ export class UserService {
 
   /**
    * Nobody manages a user more powerful than themselves: changing another user's email (then
-   * resetting their password), disabling or deleting them needs every permission that user holds.
+   * resetting their password), disabling, deleting, signing out or unlocking them needs every
+   * permission that user holds.
    */
-  private async requireCovers(actor: Principal, userId: string): Promise<void> {
+  async requireManageable(actor: Principal, userId: string): Promise<void> {
     const missing = firstMissing(actor, await this.access.grantsOf(userId));
     if (missing !== undefined) {
       throw new ForbiddenError(missing, `You cannot manage a user who holds ${missing}: you do not hold it`);
