@@ -104,7 +104,7 @@ function buildServices({ config, db, kv, tokens, revocations, mailer, box, metri
     appUrl: config.appUrl,
     log,
   });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, log);
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, log);
   return {
     access,
     roles,

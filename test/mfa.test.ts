@@ -14,7 +14,11 @@ afterAll(() => server.close());
 /** Signs up a user and turns TOTP on. @returns the user, the secret and the recovery codes. */
 async function withTotp(name: string): Promise<{ user: SignedIn; secret: string; recovery: string[] }> {
   const user = await server.signUp(name);
-  const setup = await server.gql(`mutation { enableTotp { secret otpauthUri qrCodeDataUrl } }`, {}, user.accessToken);
+  const setup = await server.gql(
+    `mutation($p: String!) { enableTotp(currentPassword: $p) { secret otpauthUri qrCodeDataUrl } }`,
+    { p: PASSWORD },
+    user.accessToken,
+  );
   const { secret } = setup.data!.enableTotp;
   // A code of the previous step: it is valid (clock drift) and leaves the current one unused.
   const confirmed = await server.gql(
@@ -28,7 +32,11 @@ async function withTotp(name: string): Promise<{ user: SignedIn; secret: string;
 describe("enabling TOTP", () => {
   it("gives a secret, an otpauth URI and a QR code; a code from an independent implementation confirms it", async () => {
     const user = await server.signUp("setup");
-    const setup = await server.gql(`mutation { enableTotp { secret otpauthUri qrCodeDataUrl } }`, {}, user.accessToken);
+    const setup = await server.gql(
+      `mutation($p: String!) { enableTotp(currentPassword: $p) { secret otpauthUri qrCodeDataUrl } }`,
+      { p: PASSWORD },
+      user.accessToken,
+    );
     const { secret, otpauthUri, qrCodeDataUrl } = setup.data!.enableTotp;
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(otpauthUri).toMatch(/^otpauth:\/\/totp\/Kafkey:.+\?/);
@@ -136,8 +144,41 @@ describe("managing TOTP", () => {
 
   it("refuses to enable twice, and every TOTP mutation needs a signed-in user", async () => {
     const { user } = await withTotp("twice");
-    const again = await server.gql(`mutation { enableTotp { secret } }`, {}, user.accessToken);
+    const again = await server.gql(
+      `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+      { p: PASSWORD },
+      user.accessToken,
+    );
     expect(codeOf(again)).toBe("CONFLICT");
-    expect(codeOf(await server.gql(`mutation { enableTotp { secret } }`))).toBe("UNAUTHENTICATED");
+    expect(
+      codeOf(await server.gql(`mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`, { p: PASSWORD })),
+    ).toBe("UNAUTHENTICATED");
+  });
+
+  // Regression: an access token alone could enrol the thief's authenticator and lock the owner out.
+  it("needs the password to start enrolling", async () => {
+    const user = await server.signUp("stolen-token");
+    const result = await server.gql(
+      `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+      { p: "not the password!" },
+      user.accessToken,
+    );
+    expect(codeOf(result)).toBe("BAD_USER_INPUT");
+    expect((await server.gql(`{ me { totpEnabledAt } }`, {}, user.accessToken)).data!.me.totpEnabledAt).toBeNull();
+  });
+
+  // Regression: disableTotp and regenerateRecoveryCodes let a token holder guess codes without limit.
+  it("stops accepting second-factor attempts after ten in a window, even the right code", async () => {
+    const { user, secret } = await withTotp("brute");
+    for (let i = 0; i < 10; i++) {
+      await server.gql(`mutation($c: String!) { disableTotp(code: $c) }`, { c: String(200000 + i) }, user.accessToken);
+    }
+    const right = await server.gql(
+      `mutation($c: String!) { disableTotp(code: $c) }`,
+      { c: totpCode(secret) },
+      user.accessToken,
+    );
+    expect(codeOf(right)).toBe("BAD_USER_INPUT");
+    expect(server.logs.some((l) => l.includes("security.mfa_throttled"))).toBe(true);
   });
 });

@@ -28,7 +28,10 @@ export class SecretBox {
   open(sealed: string): string {
     const [version, iv, tag, data] = sealed.split(":");
     if (version !== VERSION || !iv || !tag || data === undefined) throw new Error("not a sealed value");
-    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"));
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"), {
+      // Without it, a shortened (forgeable) tag would be accepted.
+      authTagLength: 16,
+    });
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
   }

@@ -4,9 +4,9 @@ import { TotpSetup } from "./mfa.type.js";
 
 @Resolver()
 export class MfaResolver {
-  @Mutation(() => TotpSetup, { description: "Starts setting up TOTP two-factor authentication." })
-  async enableTotp(@Ctx() ctx: Context) {
-    return ctx.services.mfa.enable((await actorOf(ctx)).userId);
+  @Mutation(() => TotpSetup, { description: "Starts setting up TOTP two-factor authentication; needs the password." })
+  async enableTotp(@Arg("currentPassword", () => String) currentPassword: string, @Ctx() ctx: Context) {
+    return ctx.services.mfa.enable((await actorOf(ctx)).userId, currentPassword);
   }
 
   @Mutation(() => [String], {

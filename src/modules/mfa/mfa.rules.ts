@@ -1,12 +1,13 @@
-import { allow } from "graphql-shield";
+import { allow, and } from "graphql-shield";
+import { rateLimited } from "../../graphql/rate-limit.js";
 import { isAuthenticated } from "../permissions/index.js";
 
 export const mfaRules = {
   Mutation: {
-    enableTotp: isAuthenticated,
-    confirmTotp: isAuthenticated,
-    disableTotp: isAuthenticated,
-    regenerateRecoveryCodes: isAuthenticated,
+    enableTotp: and(isAuthenticated, rateLimited("enableTotp")),
+    confirmTotp: and(isAuthenticated, rateLimited("confirmTotp")),
+    disableTotp: and(isAuthenticated, rateLimited("disableTotp")),
+    regenerateRecoveryCodes: and(isAuthenticated, rateLimited("regenerateRecoveryCodes")),
   },
   TotpSetup: { "*": allow },
 };

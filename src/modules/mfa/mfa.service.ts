@@ -6,6 +6,7 @@ import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { hashToken } from "../../platform/secret-tokens.js";
+import type { Passwords } from "../auth/password.js";
 import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
 
 export interface TotpSetup {
@@ -15,6 +16,9 @@ export interface TotpSetup {
 }
 
 const RECOVERY_CODE_COUNT = 10;
+/** Second-factor attempts one user may make per window, right or wrong: brute force gets nowhere. */
+const MAX_ATTEMPTS = 10;
+const ATTEMPT_WINDOW_MS = 15 * 60_000;
 const RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
 
 /** `xxxxx-xxxxx`: 50 bits from an alphabet without look-alike characters. */
@@ -40,13 +44,20 @@ export class MfaService {
     private readonly kv: KeyValueStore,
     private readonly box: SecretBox,
     private readonly issuer: string,
+    private readonly passwords: Passwords,
     private readonly log: Logger,
   ) {}
 
-  /** Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. */
-  async enable(userId: string): Promise<TotpSetup> {
+  /**
+   * Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. Needs the
+   * password, so that a stolen access token cannot enrol the thief's authenticator.
+   */
+  async enable(userId: string, password: string): Promise<TotpSetup> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
+    if (!(await this.passwords.verify(user.passwordHash, password))) {
+      throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
+    }
     const secret = newTotpSecret();
     await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
     const otpauthUri = totpUri(secret, this.issuer, user.email);
@@ -89,15 +100,28 @@ export class MfaService {
    * @returns whether it was accepted.
    */
   async check(userId: string, code: string): Promise<boolean> {
+    // Counted before the code is looked at (atomically), so parallel guesses cannot slip past the limit.
+    const { count } = await this.kv.increment(`mfa:attempts:${userId}`, ATTEMPT_WINDOW_MS);
+    if (count > MAX_ATTEMPTS) {
+      this.log.warn("second factor attempts over the limit", { event: "security.mfa_throttled", userId });
+      return false;
+    }
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (!user.totpEnabledAt || !user.totpSecret) return false;
-    if (/^\d{6}$/.test(code.trim())) return this.acceptTotp(userId, user.totpSecret, code.trim());
+    if (/^\d{6}$/.test(code.trim()))
+      return this.accepted(userId, await this.acceptTotp(userId, user.totpSecret, code.trim()));
     const used = await this.prisma.recoveryCode.updateMany({
       where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
       data: { usedAt: new Date() },
     });
     if (used.count === 1) this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
-    return used.count === 1;
+    return this.accepted(userId, used.count === 1);
+  }
+
+  /** A right code clears the attempt count. */
+  private async accepted(userId: string, ok: boolean): Promise<boolean> {
+    if (ok) await this.kv.delete(`mfa:attempts:${userId}`);
+    return ok;
   }
 
   private async requireSecondFactor(userId: string, code: string): Promise<void> {
