@@ -116,6 +116,35 @@ describe("password reset", () => {
   });
 });
 
+describe("with verified email required", () => {
+  it("the configured admin can log in, and an unverified sign-up cannot refresh its way around the rule", async () => {
+    expect((await server.loginAdmin()).accessToken).toBeTruthy();
+    const { refreshToken } = await signUp("unverified.refresh@example.com");
+    const refreshed = await server.gql(`mutation($t: String!) { refreshToken(token: $t) { accessToken } }`, {
+      t: refreshToken,
+    });
+    expect(codeOf(refreshed)).toBe("EMAIL_NOT_VERIFIED");
+  });
+});
+
+describe("an email change", () => {
+  // Regression: links mailed to the old address kept working after an admin moved the account.
+  it("voids the links mailed to the old address", async () => {
+    const email = "moving@example.com";
+    const { user } = await signUp(email);
+    await server.gql(VERIFY, { t: MailCatcher.token(await mail.latest(email, /confirm/i)) });
+    await server.gql(REQUEST_RESET, { e: email });
+    const token = MailCatcher.token(await mail.latest(email, /reset your password/i));
+    const admin = await server.loginAdmin();
+    await server.gql(
+      `mutation($id: UUID!) { updateUser(id: $id, input: { email: "moved.away@example.com" }) { id } }`,
+      { id: user.id },
+      admin.accessToken,
+    );
+    expect(codeOf(await server.gql(RESET, { t: token, p: "a takeover passphrase" }))).toBe("BAD_USER_INPUT");
+  });
+});
+
 describe("without SMTP_URL", () => {
   let dev: TestServer;
   beforeAll(async () => {

@@ -91,6 +91,13 @@ describe("the query budget per caller", () => {
 
   it("charges each operation its estimated cost and refuses the caller past the budget, not others", async () => {
     const user = await budget.signUp("spender");
+    const other0 = await budget.signUp("hider");
+    // Spend most of hider's budget, so that a 201-point query is the one too many only if fully charged.
+    await budget.gql(
+      `{ a: users(pageSize: 100) { items { id } } b: users(pageSize: 100) { items { id } } }`,
+      {},
+      other0.accessToken,
+    );
     // users(pageSize: 100) { items { id } } costs 1 + 100 × (1 + 1) = 201 points.
     const costly = `{ me { id } a: users(pageSize: 100) { items { id } } }`;
     const first = await budget.gql(costly, {}, user.accessToken);
@@ -101,6 +108,13 @@ describe("the query budget per caller", () => {
     expect(codeOf(over)).toBe("RATE_LIMITED");
     expect(over.errors![0]!.extensions).toMatchObject({ cost: 203 });
     expect(over.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
+    // Regression: a page size hidden in a variable's default was charged as one item.
+    const hidden = await budget.gql(
+      `query($n: Int = 100) { users(pageSize: $n) { items { id } } }`,
+      {},
+      other0.accessToken,
+    );
+    expect(codeOf(hidden)).toBe("RATE_LIMITED");
     const other = await budget.signUp("frugal");
     expect((await budget.gql(`{ me { id } }`, {}, other.accessToken)).errors).toBeUndefined();
   });

@@ -90,7 +90,11 @@ export function formatErrorWith(log: Logger) {
     if (mapped) return { message: mapped.message, locations, path, extensions: { ...mapped.extensions, requestId } };
 
     const code = formatted.extensions?.code;
-    const deliberate = original instanceof GraphQLError || !(error instanceof GraphQLError && error.originalError);
+    // Deliberate: a GraphQLError all the way down. Apollo also wraps a plain Error thrown by a plugin or
+    // the context in a GraphQLError coded INTERNAL_SERVER_ERROR, with the raw message: that one is masked.
+    let innermost: unknown = error;
+    while (innermost instanceof GraphQLError && innermost.originalError) innermost = innermost.originalError;
+    const deliberate = innermost instanceof GraphQLError;
     if (deliberate && typeof code === "string" && KNOWN_CODES.has(code)) {
       return { ...formatted, extensions: { ...formatted.extensions, requestId } };
     }

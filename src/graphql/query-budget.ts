@@ -75,7 +75,15 @@ export function queryBudgetPlugin(kv: KeyValueStore, options: QueryBudgetOptions
               .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
               .map((d) => [d.name.value, d]),
           );
-          const points = operationCost(operation, fragments, request.variables ?? {});
+          // Variables the request leaves out take their declared defaults.
+          const variables: Record<string, unknown> = { ...request.variables };
+          for (const definition of operation.variableDefinitions ?? []) {
+            const name = definition.variable.name.value;
+            if (variables[name] === undefined && definition.defaultValue?.kind === Kind.INT) {
+              variables[name] = Number(definition.defaultValue.value);
+            }
+          }
+          const points = operationCost(operation, fragments, variables);
           const caller = contextValue.token ? `user:${contextValue.token.userId}` : `ip:${contextValue.client.ip}`;
           const spent = await kv.increment(`budget:${caller}`, options.windowSeconds * 1000, points);
           if (spent.count > options.points) {

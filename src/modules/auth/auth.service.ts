@@ -48,6 +48,8 @@ export interface NewAccount {
   displayName: string;
   /** System role names to grant. */
   roles: string[];
+  /** The address is known good (the operator's own configuration), not to be verified by mail. */
+  emailVerified?: boolean;
 }
 
 export interface AuthDependencies {
@@ -81,6 +83,7 @@ export class AuthService {
         email,
         displayName: account.displayName.trim(),
         passwordHash: await this.deps.passwords.hash(account.password),
+        emailVerifiedAt: account.emailVerified ? new Date() : null,
         roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
       },
     });
@@ -169,6 +172,8 @@ export class AuthService {
     const { userId, issued } = await this.deps.sessions.rotate(token, client);
     this.deps.log.debug("tokens refreshed", { event: "auth.refresh", userId, sessionId: issued.sessionId });
     const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    // Sessions started before the requirement (or at sign-up) do not outlive it.
+    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
     return this.result(user, issued);
   }
 

@@ -42,6 +42,7 @@ export async function ensureFirstAdmin(
       password,
       displayName: "Administrator",
       roles: [SystemRole.ADMIN, SystemRole.USER],
+      emailVerified: true,
     });
   } catch (error) {
     // Another instance starting at the same moment created it first.

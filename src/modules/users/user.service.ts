@@ -70,6 +70,10 @@ export class UserService {
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
       if (disabling) await this.keepAnAdmin(tx, id);
+      // Links mailed to the old address (reset, verification) must not work for the new one.
+      if (email !== undefined) {
+        await tx.oneTimeToken.updateMany({ where: { userId: id, usedAt: null }, data: { usedAt: new Date() } });
+      }
       return tx.user.update({
         where: { id },
         data: {
