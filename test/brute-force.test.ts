@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
+import { keyDigest } from "../src/platform/kv/kv.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { codeOf, PASSWORD, readJson, startServer, type TestServer } from "./support/server.js";
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
-const accountKey = (email: string) => createHash("sha256").update(email).digest("base64url").slice(0, 32);
+const accountKey = keyDigest;
 
 describe("account lockout", () => {
   let server: TestServer;

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import type { KeyValueStore } from "../platform/kv/kv.js";
+import { keyDigest, type KeyValueStore } from "../platform/kv/kv.js";
 import type { Context } from "./context.js";
 import { RateLimitedError } from "./errors.js";
 import { guardedRule } from "./rule.js";
@@ -27,17 +26,12 @@ export class FieldRateLimiter {
   async hit(field: string, subjects: string[]): Promise<number | undefined> {
     const windowMs = this.options.windowSeconds * 1000;
     const counts = await Promise.all(
-      subjects.map((subject) => this.kv.increment(`ratelimit:${field}:${digest(subject)}`, windowMs)),
+      subjects.map((subject) => this.kv.increment(`ratelimit:${field}:${keyDigest(subject)}`, windowMs)),
     );
     const over = counts.filter((c) => c.count > this.options.max);
     if (over.length === 0) return undefined;
     return Math.max(1, Math.ceil(Math.max(...over.map((c) => c.ttlMs)) / 1000));
   }
-}
-
-/** Keys hold no email addresses or IPs in clear. */
-function digest(subject: string): string {
-  return createHash("sha256").update(subject).digest("base64url").slice(0, 32);
 }
 
 /**

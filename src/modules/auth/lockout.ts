@@ -1,14 +1,8 @@
-import { createHash } from "node:crypto";
 import type { Config } from "../../config.js";
-import type { KeyValueStore } from "../../platform/kv/kv.js";
+import { keyDigest, type KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 
 const DAY_MS = 24 * 3600 * 1000;
-
-/** Keys name accounts by a digest of their email, never the email itself. */
-function account(email: string): string {
-  return createHash("sha256").update(email).digest("base64url").slice(0, 32);
-}
 
 /**
  * Brute-force protection. Failed logins are counted per account and per IP in the shared store;
@@ -25,14 +19,14 @@ export class Lockout {
   /** Whether logins for `email`, or from `ip`, are refused now. */
   async isLocked(email: string, ip: string): Promise<boolean> {
     const [accountLock, ipLock] = await this.kv.getMany([
-      `lockout:lock:account:${account(email)}`,
+      `lockout:lock:account:${keyDigest(email)}`,
       `lockout:lock:ip:${ip}`,
     ]);
     return accountLock !== null || ipLock !== null;
   }
 
   async recordFailure(email: string, ip: string): Promise<void> {
-    const id = account(email);
+    const id = keyDigest(email);
     const windowMs = this.options.seconds * 1000;
     const [byAccount, byIp] = await Promise.all([
       this.kv.increment(`lockout:failures:account:${id}`, windowMs),
@@ -59,11 +53,11 @@ export class Lockout {
 
   /** A successful login clears the account's failure count (not its repeat level). */
   async recordSuccess(email: string): Promise<void> {
-    await this.kv.delete(`lockout:failures:account:${account(email)}`);
+    await this.kv.delete(`lockout:failures:account:${keyDigest(email)}`);
   }
 
   async unlock(email: string): Promise<void> {
-    const id = account(email);
+    const id = keyDigest(email);
     await this.kv.delete(`lockout:lock:account:${id}`, `lockout:failures:account:${id}`, `lockout:level:account:${id}`);
   }
 }

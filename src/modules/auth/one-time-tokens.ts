@@ -28,14 +28,14 @@ export class OneTimeTokens {
     return found?.userId;
   }
 
-  /** Uses the token up. @returns its user, or undefined when it is unknown, used or expired. */
+  /** Uses the token up, in one statement. @returns its user, or undefined when it is unknown, used or expired. */
   async consume(token: string, purpose: OneTimeTokenPurpose): Promise<string | undefined> {
-    const userId = await this.peek(token, purpose);
-    if (!userId) return undefined;
-    const used = await this.prisma.oneTimeToken.updateMany({
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const [used] = await this.prisma.oneTimeToken.updateManyAndReturn({
       where: { tokenHash: hashToken(token), purpose, usedAt: null, expiresAt: { gt: new Date() } },
       data: { usedAt: new Date() },
+      select: { userId: true },
     });
-    return used.count === 1 ? userId : undefined;
+    return used?.userId;
   }
 }

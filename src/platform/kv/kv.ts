@@ -1,3 +1,10 @@
+import { createHash } from "node:crypto";
+
+/** A key part standing for `text` (an email, an IP): stores hold no such values in clear. */
+export function keyDigest(text: string): string {
+  return createHash("sha256").update(text).digest("base64url").slice(0, 32);
+}
+
 /**
  * Fast state shared by every instance: revoked tokens, counters, single-use codes, caches, and
  * pub/sub. Redis in production (redis.ts), an in-process map otherwise (memory.ts); both pass
