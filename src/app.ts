@@ -25,17 +25,23 @@ import {
   OneTimeTokens,
   Passwords,
 } from "./modules/auth/index.js";
+import { AuditService } from "./modules/audit/index.js";
 import { MfaService } from "./modules/mfa/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
 import { Revocations, SessionService } from "./modules/sessions/index.js";
 import { UserService } from "./modules/users/index.js";
+import type { AuditSink } from "./platform/audit/audit-event.js";
+import { AuditTrail } from "./platform/audit/audit-trail.js";
+import { AuditDispatcher } from "./platform/audit/dispatcher.js";
+import { MongoAuditSink } from "./platform/audit/mongo.js";
+import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
-import { requestIdFor } from "./platform/http/request-id.js";
+import { clientOf, requestIdFor } from "./platform/http/request-id.js";
 import type { KeyValueStore } from "./platform/kv/kv.js";
 import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
 import { MemoryStore } from "./platform/kv/memory.js";
@@ -52,6 +58,8 @@ export interface App {
   db: Database;
   kv: KeyValueStore;
   log: Logger;
+  /** Moves audit events from the outbox to the sink (tests wait on it). */
+  auditDispatcher: AuditDispatcher;
   /** The admin created at this start, if any (with its generated password, to show once). */
   createdAdmin: CreatedAdmin | undefined;
   /** Starts listening; resolves to the base URL. */
@@ -79,21 +87,25 @@ interface Parts {
   mailer: Mailer;
   box: SecretBox;
   metrics: Metrics;
+  audit: AuditTrail;
+  auditSink: AuditSink;
   log: Logger;
 }
 
-function buildServices({ config, db, kv, tokens, revocations, mailer, box, metrics, log }: Parts): Services {
+function buildServices(parts: Parts): Services {
+  const { config, db, kv, tokens, revocations, mailer, box, metrics, audit, log } = parts;
   const { prisma } = db;
   const access = new AccessService(prisma, kv, config.permissionCache, metrics);
-  const roles = new RoleService(prisma, access);
+  const roles = new RoleService(prisma, access, audit);
   const sessions = new SessionService(
     prisma,
     revocations,
     { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, reuseGraceSeconds: config.refreshReuseGraceSeconds },
+    audit,
     log,
   );
   const passwords = new Passwords(config.argon2);
-  const lockout = new Lockout(kv, config.lockout, log);
+  const lockout = new Lockout(kv, config.lockout, audit, log);
   const accountEmail = new AccountEmailService({
     prisma,
     tokens: new OneTimeTokens(prisma),
@@ -101,11 +113,13 @@ function buildServices({ config, db, kv, tokens, revocations, mailer, box, metri
     passwords,
     sessions,
     lockout,
+    audit,
     appUrl: config.appUrl,
     log,
   });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, log);
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, log);
   return {
+    audit: new AuditService(parts.auditSink),
     access,
     roles,
     sessions,
@@ -121,11 +135,12 @@ function buildServices({ config, db, kv, tokens, revocations, mailer, box, metri
       accountEmail,
       mfa,
       kv,
+      audit,
       requireVerifiedEmail: config.requireVerifiedEmail,
       log,
     }),
-    users: new UserService(prisma, access, roles, sessions, log),
-    permissions: new PermissionService(prisma, access),
+    users: new UserService(prisma, access, roles, sessions, audit),
+    permissions: new PermissionService(prisma, access, audit),
   };
 }
 
@@ -133,6 +148,23 @@ function openMailer(config: Config, log: Logger): Mailer {
   return config.mail.smtpUrl
     ? new SmtpMailer(config.mail.smtpUrl, config.mail.from)
     : new OutboxMailer(path.join(config.dataDir, "outbox"), config.mail.from, log);
+}
+
+/** MongoDB when configured, else the database's own `audit_events` table. */
+async function openAuditSink(config: Config, db: Database, log: Logger): Promise<AuditSink> {
+  const { audit } = config;
+  if (!audit.mongoUrl) return new PostgresAuditSink(db);
+  const sink = new MongoAuditSink(
+    {
+      url: audit.mongoUrl,
+      poolSize: audit.mongoPoolSize,
+      connectTimeoutMs: audit.mongoConnectTimeoutMs,
+      serverSelectionTimeoutMs: audit.mongoServerSelectionTimeoutMs,
+    },
+    log,
+  );
+  await sink.prepare();
+  return sink;
 }
 
 function openStore(config: Config): KeyValueStore {
@@ -151,7 +183,9 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
     reply.header("x-request-id", request.id);
   });
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
-  http.addHook("preHandler", (request, _reply, done) => runWithRequestContext({ requestId: request.id }, done));
+  http.addHook("preHandler", (request, _reply, done) =>
+    runWithRequestContext({ requestId: request.id, ...clientOf(request) }, done),
+  );
   http.addHook("onResponse", async (request, reply) => {
     metrics.httpDuration.record(reply.elapsedTime / 1000, {
       method: request.method,
@@ -179,6 +213,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const metrics = new Metrics();
   log.add(new EventCounter(metrics));
   if (db.poolStats) metrics.observePool(db.poolStats);
+  let auditSink: AuditSink | undefined;
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(db);
@@ -188,7 +223,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
-    const services = buildServices({ config, db, kv, tokens, revocations, mailer, box, metrics, log });
+    auditSink = await openAuditSink(config, db, log);
+    const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
+    const auditDispatcher = new AuditDispatcher(
+      db,
+      auditSink,
+      { intervalMs: dispatchIntervalMs, batchSize, retryMaxMs },
+      log,
+      metrics,
+    );
+    metrics.observeAuditBacklog(() => auditDispatcher.backlog());
+    const audit = new AuditTrail(db.prisma, () => auditDispatcher.nudge());
+    const services = buildServices({
+      config,
+      db,
+      kv,
+      tokens,
+      revocations,
+      mailer,
+      box,
+      metrics,
+      audit,
+      auditSink,
+      log,
+    });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log, metrics);
@@ -234,7 +292,29 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
     ];
     if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
+    const sink = auditSink;
+    checks.push({
+      name: "audit",
+      // Events wait in the outbox while the sink is down: requests go on being served.
+      required: false,
+      probe: async () => {
+        const [backlog, up] = await Promise.all([
+          auditDispatcher.backlog(),
+          sink.ping().then(
+            () => true,
+            () => false,
+          ),
+        ]);
+        return {
+          status: up ? "ok" : "down",
+          sink: sink.kind,
+          backlog: backlog.count,
+          oldestSeconds: backlog.oldestSeconds,
+        };
+      },
+    });
     registerHealthRoutes(http, checks);
+    auditDispatcher.start();
     if (config.metrics.enabled) {
       http.get(config.metrics.path, { config: { rateLimit: false } }, async (_request, reply) =>
         reply.type("text/plain; version=0.0.4; charset=utf-8").send(await metrics.render()),
@@ -247,11 +327,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       db,
       kv,
       log,
+      auditDispatcher,
       createdAdmin,
       listen: () => http.listen({ host: config.host, port: config.port }),
       async close() {
         await http.close();
         await apollo.stop();
+        await auditDispatcher.stop();
+        await sink.close();
         await mailer.close();
         await metrics.shutdown();
         await kv.close();
@@ -259,6 +342,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
   } catch (error) {
+    await auditSink?.close();
     await kv.close();
     await db.close();
     throw error;

@@ -97,6 +97,22 @@ export interface Config {
   metrics: { enabled: boolean; path: string };
   /** Estimated query cost each caller (user, or IP when anonymous) may spend per window. */
   queryBudget: { points: number; windowSeconds: number };
+  audit: {
+    /** MongoDB URL of the audit trail; when unset, the `audit_events` table of the database. */
+    mongoUrl: string | undefined;
+    /** @default 10 */
+    mongoPoolSize: number;
+    /** @default 5000 */
+    mongoConnectTimeoutMs: number;
+    /** How long an operation waits for a reachable MongoDB server. @default 5000 */
+    mongoServerSelectionTimeoutMs: number;
+    /** How often the outbox is looked at besides right after each change. @default 1000 */
+    dispatchIntervalMs: number;
+    /** Events per delivery. @default 100 */
+    batchSize: number;
+    /** Longest wait between deliveries to a failing sink. @default 60000 */
+    retryMaxMs: number;
+  };
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
@@ -157,6 +173,13 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS",
   "KAFKEY_METRICS_ENABLED",
   "KAFKEY_METRICS_PATH",
+  "MONGODB_URL",
+  "MONGODB_POOL_SIZE",
+  "MONGODB_CONNECT_TIMEOUT_MS",
+  "MONGODB_SERVER_SELECTION_TIMEOUT_MS",
+  "KAFKEY_AUDIT_DISPATCH_INTERVAL_MS",
+  "KAFKEY_AUDIT_BATCH_SIZE",
+  "KAFKEY_AUDIT_RETRY_MAX_MS",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -226,6 +249,10 @@ export function loadConfig(env: Env): Config {
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
     throw new ConfigError("SMTP_URL must be an smtp:// or smtps:// URL");
   }
+  const mongoUrl = read(env, "MONGODB_URL");
+  if (mongoUrl !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
+    throw new ConfigError("MONGODB_URL must be a mongodb:// or mongodb+srv:// URL");
+  }
   const databaseUrl = read(env, "DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
@@ -291,6 +318,15 @@ export function loadConfig(env: Env): Config {
     queryBudget: {
       points: int(env, "KAFKEY_QUERY_BUDGET_POINTS", 100_000, 1),
       windowSeconds: int(env, "KAFKEY_QUERY_BUDGET_WINDOW_SECONDS", 60, 1),
+    },
+    audit: {
+      mongoUrl,
+      mongoPoolSize: int(env, "MONGODB_POOL_SIZE", 10, 1, 1000),
+      mongoConnectTimeoutMs: int(env, "MONGODB_CONNECT_TIMEOUT_MS", 5_000, 100),
+      mongoServerSelectionTimeoutMs: int(env, "MONGODB_SERVER_SELECTION_TIMEOUT_MS", 5_000, 100),
+      dispatchIntervalMs: int(env, "KAFKEY_AUDIT_DISPATCH_INTERVAL_MS", 1_000, 10, 3_600_000),
+      batchSize: int(env, "KAFKEY_AUDIT_BATCH_SIZE", 100, 1, 1000),
+      retryMaxMs: int(env, "KAFKEY_AUDIT_RETRY_MAX_MS", 60_000, 10),
     },
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),

@@ -22,6 +22,7 @@ describe("configuration", () => {
     [{ KAFKEY_MIGRATE_ON_START: "maybe" }, "KAFKEY_MIGRATE_ON_START"],
     [{ NODE_ENV: "staging" }, "NODE_ENV"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ MONGODB_URL: "postgres://x" }, "MONGODB_URL"],
     [{ KAFKEY_ADMIN_EMAIL: "a@b.c" }, "KAFKEY_ADMIN_PASSWORD"],
   ])("refuses %j, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import type { AuditService } from "../modules/audit/index.js";
 import type {
   AccessTokenCheck,
   AccessTokens,
@@ -13,6 +14,7 @@ import type { Revocations, SessionService } from "../modules/sessions/index.js";
 import type { UserService } from "../modules/users/index.js";
 import { createRoleLoaders } from "../modules/roles/index.js";
 import type { PrismaClient } from "../platform/db/database.js";
+import { clientOf } from "../platform/http/request-id.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
 import { UnauthenticatedError } from "./errors.js";
@@ -20,6 +22,7 @@ import type { FieldRateLimiter } from "./rate-limit.js";
 
 /** The domain services, built once in app.ts. */
 export interface Services {
+  audit: AuditService;
   access: AccessService;
   auth: AuthService;
   accountEmail: AccountEmailService;
@@ -98,7 +101,7 @@ export function contextFactory(deps: ContextDependencies) {
     if (requestContext && token) requestContext.userId = token.userId;
     return {
       requestId: request.id,
-      client: { ip: request.ip, userAgent: request.headers["user-agent"]?.slice(0, 512) },
+      client: clientOf(request),
       token,
       tokenProblem: () => problem,
       limiter: deps.limiter,

@@ -41,3 +41,13 @@ export function pageInfo({ page, pageSize }: PageArgs, totalItems: number): Page
   const totalPages = Math.ceil(totalItems / pageSize);
   return { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 };
 }
+
+/** Where a cursor-paginated list stands (Relay's PageInfo, forward only). */
+@ObjectType()
+export class CursorPageInfo {
+  @Field(() => String, { nullable: true, description: "Pass as `after` for the next page; null on an empty page." })
+  endCursor!: string | null;
+
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+}

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { AuditResolver } from "../modules/audit/index.js";
 import { AuthResolver } from "../modules/auth/index.js";
 import { MfaResolver } from "../modules/mfa/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
@@ -19,6 +20,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       AccessResolver,
       SessionResolver,
       MfaResolver,
+      AuditResolver,
     ],
     validate: { forbidUnknownValues: false },
   });

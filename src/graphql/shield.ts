@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from "graphql";
 import { applyMiddleware } from "graphql-middleware";
 import { allow, deny, shield, type IRules } from "graphql-shield";
+import { auditRules } from "../modules/audit/index.js";
 import { authRules } from "../modules/auth/index.js";
 import { mfaRules } from "../modules/mfa/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
@@ -20,9 +21,19 @@ function merge(...maps: RuleMap[]): IRules {
 }
 
 /** Every field's rule, from each module's `*.rules.ts`. A field without one is denied. */
-export const rules = merge(authRules, userRules, roleRules, permissionRules, accessRules, sessionRules, mfaRules, {
-  PageInfo: { "*": allow },
-});
+export const rules = merge(
+  authRules,
+  userRules,
+  roleRules,
+  permissionRules,
+  accessRules,
+  sessionRules,
+  mfaRules,
+  auditRules,
+  {
+    PageInfo: { "*": allow },
+  },
+);
 
 /**
  * Wraps every resolver with its rule. Resolver errors pass (they are coded, or masked later by

@@ -1,6 +1,7 @@
 import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import { BadUserInputError } from "../../graphql/errors.js";
+import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
@@ -21,6 +22,7 @@ export interface AccountEmailDependencies {
   passwords: Passwords;
   sessions: SessionService;
   lockout: Lockout;
+  audit: AuditTrail;
   appUrl: string;
   log: Logger;
 }
@@ -52,7 +54,11 @@ export class AccountEmailService {
   async verifyEmail(token: string): Promise<UserRecord> {
     const userId = await this.deps.tokens.consume(token, "email_verification");
     if (!userId) throw invalidToken();
-    const user = await this.deps.prisma.user.update({ where: { id: userId }, data: { emailVerifiedAt: new Date() } });
+    const user = await this.deps.prisma.$transaction(async (tx) => {
+      const verified = await tx.user.update({ where: { id: userId }, data: { emailVerifiedAt: new Date() } });
+      await this.deps.audit.record(onOwnAccount("auth.email_verified", verified), tx);
+      return verified;
+    });
     this.deps.log.info("email verified", { event: "auth.email_verified", userId });
     return user;
   }
@@ -82,9 +88,13 @@ export class AccountEmailService {
     const problems = checkPasswordPolicy(newPassword, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
     if ((await tokens.consume(token, "password_reset")) !== userId) throw invalidToken();
-    await prisma.user.update({
-      where: { id: userId },
-      data: { passwordHash: await passwords.hash(newPassword), emailVerifiedAt: user.emailVerifiedAt ?? new Date() },
+    const passwordHash = await passwords.hash(newPassword);
+    await prisma.$transaction(async (tx) => {
+      await tx.user.update({
+        where: { id: userId },
+        data: { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() },
+      });
+      await this.deps.audit.record(onOwnAccount("auth.password_reset", user), tx);
     });
     const ended = await sessions.revokeAll(userId, "password_reset");
     await lockout.unlock(user.email);

@@ -7,9 +7,11 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from "../../graphql/errors.js";
+import { changesBetween } from "../../platform/audit/audit-event.js";
+import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { type Principal, SystemRole } from "../permissions/index.js";
+import { asActor, type Principal, SystemRole } from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
@@ -50,6 +52,8 @@ export interface NewAccount {
   roles: string[];
   /** The address is known good (the operator's own configuration), not to be verified by mail. */
   emailVerified?: boolean;
+  /** Created from the operator's configuration (the first admin), not by the user signing up. */
+  byOperator?: boolean;
 }
 
 export interface AuthDependencies {
@@ -62,12 +66,23 @@ export interface AuthDependencies {
   accountEmail: AccountEmailService;
   mfa: MfaService;
   kv: KeyValueStore;
+  audit: AuditTrail;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
   log: Logger;
 }
 
 const invalidCredentials = () => new UnauthenticatedError("Invalid email or password");
+
+/** The audit event of a sign-in attempt for `email`, by the account's user if there is one. */
+function signIn(action: string, email: string, userId: string | null, outcome: AuditEntry["outcome"]): AuditEntry {
+  return {
+    action,
+    outcome,
+    actor: { id: userId, email },
+    target: userId === null ? undefined : { type: "user", id: userId },
+  };
+}
 
 /** Sign-up, password login, token refresh, logout and password changes. */
 export class AuthService {
@@ -78,14 +93,28 @@ export class AuthService {
     const email = normalizeEmail(account.email);
     const problems = checkPasswordPolicy(account.password, email);
     if (problems.length > 0) throw new BadUserInputError(problems);
-    return this.deps.prisma.user.create({
-      data: {
-        email,
-        displayName: account.displayName.trim(),
-        passwordHash: await this.deps.passwords.hash(account.password),
-        emailVerifiedAt: account.emailVerified ? new Date() : null,
-        roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
-      },
+    const passwordHash = await this.deps.passwords.hash(account.password);
+    return this.deps.prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({
+        data: {
+          email,
+          displayName: account.displayName.trim(),
+          passwordHash,
+          emailVerifiedAt: account.emailVerified ? new Date() : null,
+          roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
+        },
+      });
+      const created = { ...user, roles: [...account.roles].sort() };
+      await this.deps.audit.record(
+        {
+          action: "user.created",
+          actor: account.byOperator ? undefined : { id: user.id, email },
+          target: { type: "user", id: user.id },
+          changes: changesBetween(null, created, ["email", "displayName", "emailVerifiedAt", "roles"]),
+        },
+        tx,
+      );
+      return user;
     });
   }
 
@@ -106,16 +135,19 @@ export class AuthService {
     if (await lockout.isLocked(email, client.ip)) {
       await passwords.verify(null, password);
       log.warn("login refused: locked out", { event: "auth.login_locked", email, ip: client.ip });
+      await this.deps.audit.record(signIn("auth.login_locked", email, null, "failure"));
       throw invalidCredentials();
     }
     const user = await prisma.user.findUnique({ where: { email } });
     if (!(await passwords.verify(user?.passwordHash, password)) || !user?.passwordHash) {
-      await lockout.recordFailure(email, client.ip);
+      await lockout.recordFailure(email, client.ip, user?.id);
       log.warn("login failed", { event: "auth.login_failed", email, ip: client.ip });
+      await this.deps.audit.record(signIn("auth.login_failed", email, user?.id ?? null, "failure"));
       throw invalidCredentials();
     }
     if (user.status !== "active") {
       log.warn("login refused: account disabled", { event: "auth.login_disabled", userId: user.id, ip: client.ip });
+      await this.deps.audit.record(signIn("auth.login_disabled", email, user.id, "failure"));
       throw new AccountDisabledError();
     }
     if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
@@ -129,7 +161,7 @@ export class AuthService {
     }
     await lockout.recordSuccess(email);
     log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
-    return this.result(user, await this.deps.sessions.start(user.id, client));
+    return this.signedIn(user, client);
   }
 
   /**
@@ -146,10 +178,11 @@ export class AuthService {
     const { userId, email } = JSON.parse(pending) as { userId: string; email: string };
     if (await lockout.isLocked(email, client.ip)) throw invalid();
     if (!(await mfa.check(userId, code))) {
-      await lockout.recordFailure(email, client.ip);
+      await lockout.recordFailure(email, client.ip, userId);
       const { count } = await kv.increment(`${key}:failures`, MFA_CHALLENGE_MS);
       if (count >= MFA_MAX_FAILURES) await kv.delete(key);
       log.warn("second factor refused", { event: "auth.mfa_failed", userId, ip: client.ip });
+      await this.deps.audit.record(signIn("auth.mfa_failed", email, userId, "failure"));
       throw invalid();
     }
     if ((await kv.take(key)) === null) throw invalid();
@@ -157,7 +190,13 @@ export class AuthService {
     if (user.status !== "active") throw new AccountDisabledError();
     await lockout.recordSuccess(email);
     log.info("login succeeded", { event: "auth.login", userId, ip: client.ip, mfa: true });
-    return this.result(user, await this.deps.sessions.start(userId, client));
+    return this.signedIn(user, client);
+  }
+
+  /** Starts a session for a user who proved who they are, recording the sign-in with it. */
+  private async signedIn(user: UserRecord, client: ClientInfo): Promise<SignedIn> {
+    const audit = signIn("auth.login", user.email, user.id, "success");
+    return this.result(user, await this.deps.sessions.start(user.id, client, audit));
   }
 
   private async challenge(user: UserRecord): Promise<MfaChallenge> {
@@ -180,14 +219,20 @@ export class AuthService {
   /** Ends the calling session; the presented access token stops working at once. */
   async logout(actor: Principal, token: VerifiedAccessToken): Promise<void> {
     await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
-    await this.deps.sessions.revoke(actor.userId, token.sessionId, "logout");
+    await this.deps.sessions.revoke(actor.userId, token.sessionId, "logout", {
+      action: "auth.logout",
+      actor: asActor(actor),
+      target: { type: "session", id: token.sessionId },
+    });
     this.deps.log.info("logged out", { event: "auth.logout", userId: actor.userId, sessionId: token.sessionId });
   }
 
   /** Ends every session of the caller. @returns how many ended. */
   async logoutAll(actor: Principal, token: VerifiedAccessToken): Promise<number> {
     await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
-    const ended = await this.deps.sessions.revokeAll(actor.userId, "logout_all");
+    const ended = await this.deps.sessions.revokeAll(actor.userId, "logout_all", {
+      audit: { action: "auth.logout_all", actor: asActor(actor), target: { type: "user", id: actor.userId } },
+    });
     this.deps.log.info("logged out everywhere", { event: "auth.logout_all", userId: actor.userId, sessions: ended });
     return ended;
   }
@@ -207,13 +252,17 @@ export class AuthService {
     const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
     if (await lockout.isLocked(user.email, client.ip)) throw invalidCredentials();
     if (!(await passwords.verify(user.passwordHash, current))) {
-      await lockout.recordFailure(user.email, client.ip);
+      await lockout.recordFailure(user.email, client.ip, user.id);
       throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
     }
     const problems = checkPasswordPolicy(next, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
-    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(next) } });
-    const ended = await this.deps.sessions.revokeAll(user.id, "password_changed", token.sessionId);
+    const passwordHash = await passwords.hash(next);
+    await prisma.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      await this.deps.audit.record(onOwnAccount("auth.password_changed", user), tx);
+    });
+    const ended = await this.deps.sessions.revokeAll(user.id, "password_changed", { keep: token.sessionId });
     log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }
 
@@ -222,7 +271,11 @@ export class AuthService {
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true } });
     if (!user) throw new NotFoundError("User");
     await this.deps.lockout.unlock(user.email);
-    this.deps.log.info("account unlocked", { event: "user.unlocked", actorId: actor.userId, targetId: userId });
+    await this.deps.audit.record({
+      action: "user.unlocked",
+      actor: asActor(actor),
+      target: { type: "user", id: userId },
+    });
   }
 
   private result(user: UserRecord, refresh: IssuedRefreshToken): SignedIn {

@@ -43,6 +43,7 @@ export async function ensureFirstAdmin(
       displayName: "Administrator",
       roles: [SystemRole.ADMIN, SystemRole.USER],
       emailVerified: true,
+      byOperator: true,
     });
   } catch (error) {
     // Another instance starting at the same moment created it first.

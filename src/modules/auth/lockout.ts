@@ -1,4 +1,5 @@
 import type { Config } from "../../config.js";
+import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { keyDigest, type KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 
@@ -13,6 +14,7 @@ export class Lockout {
   constructor(
     private readonly kv: KeyValueStore,
     private readonly options: Config["lockout"],
+    private readonly audit: AuditTrail,
     private readonly log: Logger,
   ) {}
 
@@ -25,7 +27,8 @@ export class Lockout {
     return accountLock !== null || ipLock !== null;
   }
 
-  async recordFailure(email: string, ip: string): Promise<void> {
+  /** @param userId the account's user, when `email` names one (for the audit trail). */
+  async recordFailure(email: string, ip: string, userId?: string): Promise<void> {
     const id = keyDigest(email);
     const windowMs = this.options.seconds * 1000;
     const [byAccount, byIp] = await Promise.all([
@@ -43,11 +46,23 @@ export class Lockout {
         ip,
         lockSeconds: lockMs / 1000,
       });
+      await this.audit.record({
+        action: "security.account_locked",
+        outcome: "failure",
+        actor: { id: null, email },
+        target: userId ? { type: "user", id: userId } : undefined,
+        changes: [{ field: "lockedSeconds", before: 0, after: lockMs / 1000 }],
+      });
     }
     if (byIp.count >= this.options.ipThreshold) {
       await this.kv.set(`lockout:lock:ip:${ip}`, "1", windowMs);
       await this.kv.delete(`lockout:failures:ip:${ip}`);
       this.log.warn("IP locked out after failed logins", { event: "security.ip_locked", ip });
+      await this.audit.record({
+        action: "security.ip_locked",
+        outcome: "failure",
+        changes: [{ field: "lockedSeconds", before: 0, after: windowMs / 1000 }],
+      });
     }
   }
 

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import QRCode from "qrcode";
 import { BadUserInputError, ConflictError } from "../../graphql/errors.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
@@ -45,6 +47,7 @@ export class MfaService {
     private readonly box: SecretBox,
     private readonly issuer: string,
     private readonly passwords: Passwords,
+    private readonly audit: AuditTrail,
     private readonly log: Logger,
   ) {}
 
@@ -70,25 +73,33 @@ export class MfaService {
     if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
     if (!user.totpSecret) throw new ConflictError("Call enableTotp first", "TOTP_NOT_STARTED");
     if (!(await this.acceptTotp(userId, user.totpSecret, code))) throw wrongCode("code");
-    await this.prisma.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
+    const codes = await this.prisma.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
+      await this.audit.record(onOwnAccount("auth.mfa_enabled", user), tx);
+      return this.replaceRecoveryCodes(tx, userId);
+    });
     this.log.info("two-factor authentication enabled", { event: "auth.mfa_enabled", userId });
-    return this.replaceRecoveryCodes(userId);
+    return codes;
   }
 
   /** Turns TOTP off; needs a current code (or a recovery code). */
   async disable(userId: string, code: string): Promise<void> {
-    await this.requireSecondFactor(userId, code);
-    await this.prisma.$transaction([
-      this.prisma.user.update({ where: { id: userId }, data: { totpSecret: null, totpEnabledAt: null } }),
-      this.prisma.recoveryCode.deleteMany({ where: { userId } }),
-    ]);
+    const user = await this.requireSecondFactor(userId, code);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { totpSecret: null, totpEnabledAt: null } });
+      await tx.recoveryCode.deleteMany({ where: { userId } });
+      await this.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
+    });
     this.log.warn("two-factor authentication disabled", { event: "auth.mfa_disabled", userId });
   }
 
   /** New recovery codes, the old ones void; needs a current code. */
   async regenerateRecoveryCodes(userId: string, code: string): Promise<string[]> {
-    await this.requireSecondFactor(userId, code);
-    return this.replaceRecoveryCodes(userId);
+    const user = await this.requireSecondFactor(userId, code);
+    return this.prisma.$transaction(async (tx) => {
+      await this.audit.record(onOwnAccount("auth.recovery_codes_regenerated", user), tx);
+      return this.replaceRecoveryCodes(tx, userId);
+    });
   }
 
   isEnabled(user: { totpEnabledAt: Date | null }): boolean {
@@ -114,7 +125,10 @@ export class MfaService {
       where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
       data: { usedAt: new Date() },
     });
-    if (used.count === 1) this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
+    if (used.count === 1) {
+      this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
+      await this.audit.record(onOwnAccount("auth.recovery_code_used", user));
+    }
     return this.accepted(userId, used.count === 1);
   }
 
@@ -124,10 +138,12 @@ export class MfaService {
     return ok;
   }
 
-  private async requireSecondFactor(userId: string, code: string): Promise<void> {
+  /** @returns the user, whose second factor `code` proved. */
+  private async requireSecondFactor(userId: string, code: string): Promise<UserRecord> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (!user.totpEnabledAt) throw new ConflictError("Two-factor authentication is off", "TOTP_DISABLED");
     if (!(await this.check(userId, code))) throw wrongCode("code");
+    return user;
   }
 
   private async acceptTotp(userId: string, sealedSecret: string, code: string): Promise<boolean> {
@@ -137,12 +153,10 @@ export class MfaService {
     return this.kv.setIfAbsent(`mfa:totp-used:${userId}:${step}`, "1", 120_000);
   }
 
-  private async replaceRecoveryCodes(userId: string): Promise<string[]> {
+  private async replaceRecoveryCodes(tx: Prisma.TransactionClient, userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await this.prisma.$transaction([
-      this.prisma.recoveryCode.deleteMany({ where: { userId } }),
-      this.prisma.recoveryCode.createMany({ data: codes.map((code) => ({ userId, codeHash: hashToken(code) })) }),
-    ]);
+    await tx.recoveryCode.deleteMany({ where: { userId } });
+    await tx.recoveryCode.createMany({ data: codes.map((code) => ({ userId, codeHash: hashToken(code) })) });
     return codes;
   }
 }

@@ -7,7 +7,14 @@ import { grantCovers } from "./catalog.js";
 /** A signed-in, active user and the permission grants of all their roles. */
 export interface Principal {
   userId: string;
+  /** For audit events: who acted. */
+  email: string;
   grants: readonly string[];
+}
+
+/** The principal as the actor of an audit event. */
+export function asActor(principal: Principal): { id: string; email: string } {
+  return { id: principal.userId, email: principal.email };
 }
 
 /** The one permission check: does `principal` hold `key`, directly or through a wildcard? */
@@ -29,6 +36,7 @@ export interface AccessCacheOptions {
 
 interface GrantRow {
   status: string;
+  email: string;
   key: string | null;
 }
 
@@ -69,8 +77,8 @@ export class AccessService {
     const hit = cached?.versions === versions;
     this.metrics?.permissionCache.add(1, { result: hit ? "hit" : "miss" });
     if (hit) return cached!.value;
-    const { active, grants } = await this.load(userId);
-    const principal = active ? { userId, grants } : null;
+    const { active, email, grants } = await this.load(userId);
+    const principal = active ? { userId, email, grants } : null;
     // Cached under the versions read before loading: a change racing the load forces another one.
     if (this.options.ttlMs > 0) this.principals.set(userId, { value: principal, versions });
     return principal;
@@ -81,9 +89,9 @@ export class AccessService {
     return (await this.load(userId)).grants;
   }
 
-  private async load(userId: string): Promise<{ active: boolean; grants: string[] }> {
+  private async load(userId: string): Promise<{ active: boolean; email: string; grants: string[] }> {
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
-      SELECT u."status"::text AS "status", p."key"
+      SELECT u."status"::text AS "status", u."email", p."key"
       FROM "users" u
       LEFT JOIN "user_roles" ur ON ur."user_id" = u."id"
       LEFT JOIN "role_permissions" rp ON rp."role_id" = ur."role_id"
@@ -91,7 +99,7 @@ export class AccessService {
       WHERE u."id" = ${userId}::uuid`;
     const active = rows.length > 0 && rows[0]!.status === "active";
     const grants = [...new Set(rows.flatMap((r) => (r.key === null ? [] : [r.key])))].sort();
-    return { active, grants };
+    return { active, email: rows[0]?.email ?? "", grants };
   }
 
   /** Every stored permission key `principal` holds, wildcards expanded, sorted. */

@@ -1,4 +1,4 @@
-export { AccessService, can, firstMissing, type Principal } from "./access.js";
+export { AccessService, asActor, can, firstMissing, type Principal } from "./access.js";
 export { accessRules, isAuthenticated, isPublic, requirePermission, selfOrPermission } from "./access.rules.js";
 export { AccessResolver } from "./access.resolver.js";
 export { PERMISSION_CATALOG, SystemRole, isCatalogPermission } from "./catalog.js";

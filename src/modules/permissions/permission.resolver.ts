@@ -17,8 +17,8 @@ export class PermissionResolver {
   }
 
   @Mutation(() => Permission, { description: "Needs permissions.create." })
-  createPermission(@Arg("input", () => CreatePermissionInput) input: CreatePermissionInput, @Ctx() ctx: Context) {
-    return ctx.services.permissions.create(input);
+  async createPermission(@Arg("input", () => CreatePermissionInput) input: CreatePermissionInput, @Ctx() ctx: Context) {
+    return ctx.services.permissions.create(await actorOf(ctx), input);
   }
 
   @Mutation(() => Permission, {
@@ -33,7 +33,7 @@ export class PermissionResolver {
   }
 
   @Mutation(() => Boolean, { description: "Needs permissions.delete. Built-in permissions cannot be deleted." })
-  deletePermission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    return ctx.services.permissions.delete(id);
+  async deletePermission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+    return ctx.services.permissions.delete(await actorOf(ctx), id);
   }
 }

@@ -1,7 +1,9 @@
 import type { Permission as PermissionRecord } from "../../generated/prisma/client.js";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
-import type { PrismaClient } from "../../platform/db/database.js";
-import { type AccessService, can, type Principal } from "./access.js";
+import { changesBetween } from "../../platform/audit/audit-event.js";
+import type { AuditTrail } from "../../platform/audit/audit-trail.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import { type AccessService, asActor, can, type Principal } from "./access.js";
 import { isCatalogPermission, isValidPermissionKey } from "./catalog.js";
 import type { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
 
@@ -13,11 +15,14 @@ function checkKey(key: string, path: string): void {
   }
 }
 
+const AUDITED_FIELDS = ["key", "description"] as const;
+
 /** The permission catalog: built-in keys plus whatever an application defines for itself. */
 export class PermissionService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly access: AccessService,
+    private readonly audit: AuditTrail,
   ) {}
 
   list(): Promise<PermissionRecord[]> {
@@ -30,10 +35,12 @@ export class PermissionService {
     return permission;
   }
 
-  async create(input: CreatePermissionInput): Promise<PermissionRecord> {
+  async create(actor: Principal, input: CreatePermissionInput): Promise<PermissionRecord> {
     checkKey(input.key, "key");
-    const permission = await this.prisma.permission.create({
-      data: { key: input.key, description: input.description },
+    const permission = await this.prisma.$transaction(async (tx) => {
+      const created = await tx.permission.create({ data: { key: input.key, description: input.description } });
+      await this.record(tx, actor, "permission.created", null, created);
+      return created;
     });
     await this.access.invalidateAll();
     return permission;
@@ -52,21 +59,40 @@ export class PermissionService {
       }
       if (!can(actor, input.key)) throw new ForbiddenError(input.key);
     }
-    const permission = await this.prisma.permission.update({
-      where: { id },
-      data: { key: input.key, description: input.description },
+    const permission = await this.prisma.$transaction(async (tx) => {
+      const updated = await tx.permission.update({
+        where: { id },
+        data: { key: input.key, description: input.description },
+      });
+      await this.record(tx, actor, "permission.updated", current, updated);
+      return updated;
     });
     await this.access.invalidateAll();
     return permission;
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(actor: Principal, id: string): Promise<boolean> {
     const current = await this.get(id);
     if (isCatalogPermission(current.key)) {
       throw new ConflictError(`${current.key} is a built-in permission and cannot be deleted`, "SYSTEM_PERMISSION");
     }
-    await this.prisma.permission.delete({ where: { id } });
+    await this.prisma.$transaction(async (tx) => {
+      const deleted = await tx.permission.delete({ where: { id } });
+      await this.record(tx, actor, "permission.deleted", deleted, null);
+    });
     await this.access.invalidateAll();
     return true;
+  }
+
+  private async record(
+    tx: Prisma.TransactionClient,
+    actor: Principal,
+    action: string,
+    before: PermissionRecord | null,
+    after: PermissionRecord | null,
+  ): Promise<void> {
+    const target = { type: "permission", id: (after ?? before)!.id };
+    const changes = changesBetween(before, after, AUDITED_FIELDS);
+    await this.audit.record({ action, actor: asActor(actor), target, changes }, tx);
   }
 }

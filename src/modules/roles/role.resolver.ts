@@ -23,12 +23,12 @@ export class RoleResolver {
   }
 
   @Mutation(() => Role, { description: "Needs roles.update. System roles keep their name." })
-  updateRole(
+  async updateRole(
     @Arg("id", () => UUIDResolver) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.roles.update(id, input);
+    return ctx.services.roles.update(await actorOf(ctx), id, input);
   }
 
   @Mutation(() => Boolean, {

@@ -23,7 +23,7 @@ export class SessionResolver {
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions, on every device at once." })
   async revokeSession(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    if (!(await ctx.services.sessions.revoke((await actorOf(ctx)).userId, id, "revoked"))) {
+    if (!(await ctx.services.sessions.revokeOwn(await actorOf(ctx), id))) {
       throw new NotFoundError("Session");
     }
     return true;
@@ -45,7 +45,6 @@ export class SessionResolver {
       "Ends every session of a user. Needs users.update, and every permission the user holds. Returns how many ended.",
   })
   async revokeUserSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
-    await ctx.services.users.requireManageable(await actorOf(ctx), userId);
-    return ctx.services.sessions.revokeAll(userId, "revoked_by_admin");
+    return ctx.services.users.revokeSessions(await actorOf(ctx), userId);
   }
 }

@@ -1,9 +1,11 @@
 import type { Session as SessionRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import { UnauthenticatedError } from "../../graphql/errors.js";
+import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
+import { asActor, type Principal } from "../permissions/index.js";
 import type { Revocations } from "./revocations.js";
 
 export interface IssuedRefreshToken {
@@ -30,6 +32,13 @@ export interface SessionOptions {
 
 const invalidRefreshToken = () => new UnauthenticatedError("Invalid or expired refresh token");
 
+export interface EndOptions {
+  /** A session to leave running (the caller's own, when a password change ends the others). */
+  keep?: string;
+  /** The audit event of the action, recorded in the same transaction as the sessions' end. */
+  audit?: AuditEntry;
+}
+
 /**
  * Sessions: one per login, carried on by rotating refresh tokens. A refresh token works once;
  * presenting one that was already rotated means it was stolen (or the client is confused), and ends
@@ -40,17 +49,22 @@ export class SessionService {
     private readonly prisma: PrismaClient,
     private readonly revocations: Revocations,
     private readonly options: SessionOptions,
+    private readonly audit: AuditTrail,
     private readonly log: Logger,
   ) {}
 
-  /** Starts a session for a user who just proved who they are. */
-  async start(userId: string, client: ClientInfo): Promise<IssuedRefreshToken> {
+  /**
+   * Starts a session for a user who just proved who they are.
+   * @param audit the sign-in's audit event, recorded with the session.
+   */
+  async start(userId: string, client: ClientInfo, audit?: AuditEntry): Promise<IssuedRefreshToken> {
     const expiresAt = this.refreshExpiry();
     return this.prisma.$transaction(async (tx) => {
       const session = await tx.session.create({
         data: { userId, expiresAt, ip: client.ip, userAgent: client.userAgent },
         select: { id: true },
       });
+      if (audit) await this.audit.record(audit, tx);
       return this.issue(tx, userId, session.id, client, expiresAt);
     });
   }
@@ -88,21 +102,34 @@ export class SessionService {
   }
 
   /** Ends one session of `userId`. @returns false when it is not theirs or already over. */
-  async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<boolean> {
-    return (await this.end({ id: sessionId, userId }, reason)) > 0;
+  async revoke(userId: string, sessionId: string, reason: RevokeReason, audit?: AuditEntry): Promise<boolean> {
+    return (await this.end({ id: sessionId, userId }, reason, audit)) > 0;
   }
 
-  /** Ends every session of `userId`, except `keep` if given. @returns how many ended. */
-  revokeAll(userId: string, reason: RevokeReason, keep?: string): Promise<number> {
-    return this.end({ userId, id: keep ? { not: keep } : undefined }, reason);
+  /** Ends one of the caller's own sessions. @returns false when it is not theirs or already over. */
+  revokeOwn(actor: Principal, sessionId: string): Promise<boolean> {
+    return this.revoke(actor.userId, sessionId, "revoked", {
+      action: "session.revoked",
+      actor: asActor(actor),
+      target: { type: "session", id: sessionId },
+    });
   }
 
-  private async end(where: Prisma.SessionWhereInput, reason: RevokeReason): Promise<number> {
+  /** Ends every session of `userId`, except `options.keep`. @returns how many ended. */
+  revokeAll(userId: string, reason: RevokeReason, options: EndOptions = {}): Promise<number> {
+    return this.end({ userId, id: options.keep ? { not: options.keep } : undefined }, reason, options.audit);
+  }
+
+  private async end(where: Prisma.SessionWhereInput, reason: RevokeReason, audit?: AuditEntry): Promise<number> {
     const now = new Date();
     const ids = await this.prisma.$transaction(async (tx) => {
       const sessions = await tx.session.findMany({ where: { ...where, revokedAt: null }, select: { id: true } });
       const sessionIds = sessions.map((s) => s.id);
       if (sessionIds.length === 0) return [];
+      if (audit) {
+        const changes = [{ field: "activeSessions", before: sessionIds.length, after: 0 }];
+        await this.audit.record({ ...audit, changes: [...(audit.changes ?? []), ...changes] }, tx);
+      }
       await tx.session.updateMany({
         where: { id: { in: sessionIds }, revokedAt: null },
         data: { revokedAt: now, revokedReason: reason },
@@ -130,7 +157,12 @@ export class SessionService {
   }
 
   private async reuseDetected(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
-    await this.end({ id: sessionId }, "reuse_detected");
+    await this.end({ id: sessionId }, "reuse_detected", {
+      action: "security.refresh_reuse",
+      outcome: "failure",
+      actor: { id: userId, email: null },
+      target: { type: "session", id: sessionId },
+    });
     this.log.warn("refresh token reused: session revoked", {
       event: "security.refresh_reuse",
       userId,

@@ -1,15 +1,27 @@
 import type { Prisma, User as UserRecord } from "../../generated/prisma/client.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
+import { changesBetween } from "../../platform/audit/audit-event.js";
+import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import type { PrismaClient } from "../../platform/db/database.js";
-import type { Logger } from "../../platform/observability/logger.js";
-import { type AccessService, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
+import { type AccessService, asActor, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import { UserStatus } from "./user.type.js";
 
 type Tx = Prisma.TransactionClient;
+
+/** The fields of a user an audit event shows the change of. */
+const AUDITED_FIELDS = ["email", "displayName", "status", "emailVerifiedAt"] as const;
+
+const userTarget = (id: string) => ({ type: "user", id });
+
+/** The names of a user's roles, sorted: what a role change's audit event shows before and after. */
+async function roleNames(tx: Tx, userId: string): Promise<string[]> {
+  const held = await tx.userRole.findMany({ where: { userId }, select: { role: { select: { name: true } } } });
+  return held.map((ur) => ur.role.name).sort();
+}
 
 /** A LIKE pattern matching `text` literally: Prisma's `contains` does not escape `%` and `_`. */
 function likeLiteral(text: string): string {
@@ -27,7 +39,7 @@ export class UserService {
     private readonly access: AccessService,
     private readonly roles: RoleService,
     private readonly sessions: SessionService,
-    private readonly log: Logger,
+    private readonly audit: AuditTrail,
   ) {}
 
   async get(id: string): Promise<UserRecord> {
@@ -69,12 +81,14 @@ export class UserService {
     const disabling = input.status === UserStatus.DISABLED;
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
+      const before = await tx.user.findUnique({ where: { id } });
+      if (!before) throw new NotFoundError("User");
       if (disabling) await this.keepAnAdmin(tx, id);
       // Links mailed to the old address (reset, verification) must not work for the new one.
       if (email !== undefined) {
         await tx.oneTimeToken.updateMany({ where: { userId: id, usedAt: null }, data: { usedAt: new Date() } });
       }
-      return tx.user.update({
+      const after = await tx.user.update({
         where: { id },
         data: {
           displayName: input.displayName?.trim(),
@@ -84,15 +98,12 @@ export class UserService {
           status: input.status,
         },
       });
+      const changes = changesBetween(before, after, AUDITED_FIELDS);
+      await this.audit.record({ action: "user.updated", actor: asActor(actor), target: userTarget(id), changes }, tx);
+      return after;
     });
     if (disabling) await this.sessions.revokeAll(id, "user_disabled");
     await this.access.invalidateUser(id);
-    this.log.info("user updated", {
-      event: "user.updated",
-      actorId: actor.userId,
-      targetId: id,
-      fields: Object.keys(input),
-    });
     return user;
   }
 
@@ -100,10 +111,11 @@ export class UserService {
     await this.requireManageable(actor, id);
     await this.prisma.$transaction(async (tx) => {
       await this.keepAnAdmin(tx, id);
-      await tx.user.delete({ where: { id } });
+      const before = await tx.user.delete({ where: { id } });
+      const changes = changesBetween(before, null, AUDITED_FIELDS);
+      await this.audit.record({ action: "user.deleted", actor: asActor(actor), target: userTarget(id), changes }, tx);
     });
     await this.access.invalidateUser(id);
-    this.log.info("user deleted", { event: "user.deleted", actorId: actor.userId, targetId: id });
     return true;
   }
 
@@ -111,13 +123,16 @@ export class UserService {
   async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
     const user = await this.get(userId);
     await this.roles.requireGrantable(actor, roleId);
-    await this.prisma.userRole.upsert({
-      where: { userId_roleId: { userId, roleId } },
-      create: { userId, roleId, grantedBy: actor.userId },
-      update: {},
+    await this.prisma.$transaction(async (tx) => {
+      const before = await roleNames(tx, userId);
+      await tx.userRole.upsert({
+        where: { userId_roleId: { userId, roleId } },
+        create: { userId, roleId, grantedBy: actor.userId },
+        update: {},
+      });
+      await this.recordRoleChange(tx, actor, "user.role_assigned", userId, before);
     });
     await this.access.invalidateUser(userId);
-    this.log.info("role assigned", { event: "user.role_assigned", actorId: actor.userId, targetId: userId, roleId });
     return user;
   }
 
@@ -127,11 +142,25 @@ export class UserService {
     const role = await this.roles.requireGrantable(actor, roleId);
     await this.prisma.$transaction(async (tx) => {
       if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
+      const before = await roleNames(tx, userId);
       await tx.userRole.deleteMany({ where: { userId, roleId } });
+      await this.recordRoleChange(tx, actor, "user.role_removed", userId, before);
     });
     await this.access.invalidateUser(userId);
-    this.log.info("role removed", { event: "user.role_removed", actorId: actor.userId, targetId: userId, roleId });
     return user;
+  }
+
+  /** Ends every session of a user, as an admin; needs every permission the user holds. @returns how many. */
+  async revokeSessions(actor: Principal, userId: string): Promise<number> {
+    await this.requireManageable(actor, userId);
+    return this.sessions.revokeAll(userId, "revoked_by_admin", {
+      audit: { action: "user.sessions_revoked", actor: asActor(actor), target: userTarget(userId) },
+    });
+  }
+
+  private async recordRoleChange(tx: Tx, actor: Principal, action: string, userId: string, before: string[]) {
+    const changes = changesBetween({ roles: before }, { roles: await roleNames(tx, userId) }, ["roles"]);
+    await this.audit.record({ action, actor: asActor(actor), target: userTarget(userId), changes }, tx);
   }
 
   /**

@@ -2,13 +2,24 @@ import type { FastifyInstance } from "fastify";
 
 export interface HealthCheck {
   name: string;
-  /** Resolves when the dependency answers; rejects otherwise. */
-  probe(): Promise<void>;
+  /**
+   * Whether the service cannot serve without it. @default true
+   * One that is not required (the audit sink: events wait in the outbox) makes the service
+   * `degraded`, not down.
+   */
+  required?: boolean;
+  /**
+   * Resolves when the dependency answers, with anything worth showing; rejects otherwise. Details
+   * that must be shown either way resolve with `status: "down"` among them.
+   */
+  probe(): Promise<void | ({ status?: "ok" | "down" } & Record<string, unknown>)>;
 }
 
+type Status = "ok" | "degraded" | "down";
+
 /**
- * `GET /health/live`: the process answers. `GET /health/ready`: every dependency answers, each with
- * its status and latency; 503 when one does not.
+ * `GET /health/live`: the process answers. `GET /health/ready`: every dependency, each with its
+ * status and latency; 503 when a required one is down.
  */
 export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
   // Probes of load balancers and orchestrators are not rate limited.
@@ -18,14 +29,22 @@ export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]
     const results = await Promise.all(
       checks.map(async (check) => {
         const started = performance.now();
-        const status = await check.probe().then(
-          () => "ok" as const,
-          () => "down" as const,
+        const outcome: { status: "ok" | "down" } = await check.probe().then(
+          (details) => ({ status: "ok", ...details }),
+          () => ({ status: "down" }),
         );
-        return [check.name, { status, latencyMs: Math.round((performance.now() - started) * 10) / 10 }] as const;
+        const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+        return { check, result: { ...outcome, latencyMs } };
       }),
     );
-    const ready = results.every(([, result]) => result.status === "ok");
-    return reply.status(ready ? 200 : 503).send({ status: ready ? "ok" : "down", checks: Object.fromEntries(results) });
+    const down = results.filter(({ result }) => result.status === "down");
+    const status: Status = down.some(({ check }) => check.required !== false)
+      ? "down"
+      : down.length > 0
+        ? "degraded"
+        : "ok";
+    return reply
+      .status(status === "down" ? 503 : 200)
+      .send({ status, checks: Object.fromEntries(results.map(({ check, result }) => [check.name, result])) });
   });
 }

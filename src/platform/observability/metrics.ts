@@ -48,6 +48,14 @@ export class Metrics {
     description: "Permission cache lookups, by result (hit or miss)",
   });
 
+  readonly auditDelivered: Counter = this.meter.createCounter("kafkey_audit_events_delivered", {
+    description: "Audit events moved from the outbox to the sink, by sink",
+  });
+
+  readonly auditDeliveryFailures: Counter = this.meter.createCounter("kafkey_audit_delivery_failures", {
+    description: "Audit events whose delivery failed (they wait in the outbox), by sink",
+  });
+
   constructor() {
     const memory = this.meter.createObservableGauge("process_resident_memory_bytes", { unit: "By" });
     const heap = this.meter.createObservableGauge("nodejs_heap_used_bytes", { unit: "By" });
@@ -77,6 +85,26 @@ export class Metrics {
       result.observe(stats.idle, { state: "idle" });
       result.observe(stats.waiting, { state: "waiting" });
     });
+  }
+
+  /** Reports the audit events waiting in the outbox, and the oldest one's age, on every scrape. */
+  observeAuditBacklog(read: () => Promise<{ count: number; oldestSeconds: number }>): void {
+    const count = this.meter.createObservableGauge("kafkey_audit_outbox_backlog", {
+      description: "Audit events waiting in the outbox for the sink",
+    });
+    const age = this.meter.createObservableGauge("kafkey_audit_outbox_oldest_seconds", {
+      description: "Age of the oldest audit event waiting in the outbox",
+      unit: "s",
+    });
+    this.meter.addBatchObservableCallback(
+      async (result) => {
+        const backlog = await read().catch(() => undefined);
+        if (!backlog) return;
+        result.observe(count, backlog.count);
+        result.observe(age, backlog.oldestSeconds);
+      },
+      [count, age],
+    );
   }
 
   /** Every metric, in Prometheus' text exposition format. */

@@ -9,7 +9,12 @@ const SECRET_VALUES: RegExp[] = [
   /([?&](token|code)=)[^&\s"']+/gi, // tokens in links
 ];
 
-const REDACTED = "[redacted]";
+export const REDACTED = "[redacted]";
+
+/** Whether values under `key` are secrets (passwords, tokens, TOTP secrets, cookies, ...). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
 const MAX_DEPTH = 8;
 
 function redactString(text: string): string {
@@ -39,7 +44,7 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
     value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack } : { ...value };
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(source)) {
-    out[key] = SECRET_KEY.test(key) && item !== undefined && item !== null ? REDACTED : redact(item, depth + 1, seen);
+    out[key] = isSecretKey(key) && item !== undefined && item !== null ? REDACTED : redact(item, depth + 1, seen);
   }
   return out;
 }

@@ -1,9 +1,15 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** What every log line of a request carries. `userId` is filled in once the caller is known. */
+/**
+ * What every log line and audit event of a request carries. `userId` is filled in once the caller is
+ * known.
+ */
 export interface RequestContext {
   requestId: string;
   userId?: string;
+  /** The client's address (the proxy's view of it when KAFKEY_TRUST_PROXY is on). */
+  ip?: string;
+  userAgent?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -1,0 +1,3 @@
+export { AuditResolver } from "./audit.resolver.js";
+export { auditRules } from "./audit.rules.js";
+export { AuditService } from "./audit.service.js";
