@@ -48,7 +48,8 @@ import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger } from "./platform/observability/logger.js";
 import { EventCounter, Metrics } from "./platform/observability/metrics.js";
-import { runWithRequestContext } from "./platform/observability/request-context.js";
+import { type RequestContext, runWithRequestContext } from "./platform/observability/request-context.js";
+import { ErrorReporter } from "./platform/observability/error-reporter.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
@@ -183,17 +184,23 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
     reply.header("x-request-id", request.id);
   });
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
-  http.addHook("preHandler", (request, _reply, done) =>
-    runWithRequestContext({ requestId: request.id, ...clientOf(request) }, done),
-  );
+  const contexts = new WeakMap<object, RequestContext>();
+  http.addHook("preHandler", (request, _reply, done) => {
+    const context: RequestContext = { requestId: request.id, ...clientOf(request) };
+    contexts.set(request, context);
+    runWithRequestContext(context, done);
+  });
   http.addHook("onResponse", async (request, reply) => {
     metrics.httpDuration.record(reply.elapsedTime / 1000, {
       method: request.method,
       route: request.routeOptions.url ?? "unmatched",
       status: reply.statusCode,
     });
+    const context = contexts.get(request);
     log.info("request", {
       requestId: request.id,
+      userId: context?.userId,
+      operationName: context?.operationName,
       method: request.method,
       path: request.url.split("?")[0]!.slice(0, 200),
       status: reply.statusCode,
@@ -212,6 +219,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const mailer = openMailer(config, log);
   const metrics = new Metrics();
   log.add(new EventCounter(metrics));
+  const reporter = config.sentry.dsn
+    ? await ErrorReporter.create({ dsn: config.sentry.dsn, environment: config.sentry.environment })
+    : undefined;
+  if (reporter) log.add(reporter);
   if (db.poolStats) metrics.observePool(db.poolStats);
   let auditSink: AuditSink | undefined;
   try {
@@ -337,6 +348,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await sink.close();
         await mailer.close();
         await metrics.shutdown();
+        if (reporter) {
+          log.remove(reporter);
+          await reporter.shutdown();
+        }
         await kv.close();
         await db.close();
       },

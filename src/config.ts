@@ -113,6 +113,12 @@ export interface Config {
     /** Longest wait between deliveries to a failing sink. @default 60000 */
     retryMaxMs: number;
   };
+  sentry: {
+    /** Sentry DSN: unexpected errors are reported there. Off when unset. */
+    dsn: string | undefined;
+    /** @default the value of NODE_ENV */
+    environment: string;
+  };
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
 }
@@ -180,6 +186,8 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_AUDIT_DISPATCH_INTERVAL_MS",
   "KAFKEY_AUDIT_BATCH_SIZE",
   "KAFKEY_AUDIT_RETRY_MAX_MS",
+  "SENTRY_DSN",
+  "SENTRY_ENVIRONMENT",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -252,6 +260,10 @@ export function loadConfig(env: Env): Config {
   const mongoUrl = read(env, "MONGODB_URL");
   if (mongoUrl !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
     throw new ConfigError("MONGODB_URL must be a mongodb:// or mongodb+srv:// URL");
+  }
+  const sentryDsn = read(env, "SENTRY_DSN");
+  if (sentryDsn !== undefined && !/^https?:\/\/[^@/]+@[^/]+\/.+/.test(sentryDsn)) {
+    throw new ConfigError("SENTRY_DSN must look like https://<key>@<host>/<project>");
   }
   const databaseUrl = read(env, "DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -328,6 +340,7 @@ export function loadConfig(env: Env): Config {
       batchSize: int(env, "KAFKEY_AUDIT_BATCH_SIZE", 100, 1, 1000),
       retryMaxMs: int(env, "KAFKEY_AUDIT_RETRY_MAX_MS", 60_000, 10),
     },
+    sentry: { dsn: sentryDsn, environment: read(env, "SENTRY_ENVIRONMENT") ?? nodeEnv },
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),
       maxCost: int(env, "KAFKEY_GRAPHQL_MAX_COST", 5000, 10),

@@ -23,6 +23,7 @@ describe("configuration", () => {
     [{ NODE_ENV: "staging" }, "NODE_ENV"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ MONGODB_URL: "postgres://x" }, "MONGODB_URL"],
+    [{ SENTRY_DSN: "sentry.example.com/1" }, "SENTRY_DSN"],
     [{ KAFKEY_ADMIN_EMAIL: "a@b.c" }, "KAFKEY_ADMIN_PASSWORD"],
   ])("refuses %j, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -36,12 +36,17 @@ describe("request ids", () => {
 
   it("tags the log lines a request writes with its request id and user id", async () => {
     const user = await server.signUp("tagged");
-    await server.gql(`mutation { updateMe(input: { displayName: "Tagged" }) { id } }`, {}, user.accessToken, {
+    await server.gql(`mutation Rename { updateMe(input: { displayName: "Tagged" }) { id } }`, {}, user.accessToken, {
       "x-request-id": "tagged-request",
     });
     const lines = server.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === "tagged-request");
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => typeof l.time === "string" && typeof l.level === "string")).toBe(true);
+    // One line per request, with who made it, which operation and how long it took.
+    const summary = lines.filter((l) => l.message === "request");
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ userId: user.id, operationName: "Rename", status: 200 });
+    expect(typeof summary[0].durationMs).toBe("number");
   });
 });
 

@@ -5,13 +5,14 @@ import { currentRequestContext } from "./request-context.js";
 
 export type Logger = winston.Logger;
 
-/** Adds the time, and the request id and user id of the request being served to every line. */
+/** Adds the time, and the request id, user id and operation name of the request being served, to every line. */
 const requestFields = winston.format((info) => {
   info.time = new Date().toISOString();
   const context = currentRequestContext();
   if (context) {
     info.requestId ??= context.requestId;
     if (context.userId) info.userId ??= context.userId;
+    if (context.operationName) info.operationName ??= context.operationName;
   }
   return info;
 });

@@ -10,6 +10,8 @@ export interface RequestContext {
   /** The client's address (the proxy's view of it when KAFKEY_TRUST_PROXY is on). */
   ip?: string;
   userAgent?: string;
+  /** The GraphQL operation's name, once it is known. */
+  operationName?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
