@@ -50,6 +50,7 @@ import { createLogger, type Logger } from "./platform/observability/logger.js";
 import { EventCounter, Metrics } from "./platform/observability/metrics.js";
 import { type RequestContext, runWithRequestContext } from "./platform/observability/request-context.js";
 import { ErrorReporter } from "./platform/observability/error-reporter.js";
+import { tagActiveSpan } from "./platform/observability/tracing.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
@@ -152,7 +153,7 @@ function openMailer(config: Config, log: Logger): Mailer {
 }
 
 /** MongoDB when configured, else the database's own `audit_events` table. */
-async function openAuditSink(config: Config, db: Database, log: Logger): Promise<AuditSink> {
+function openAuditSink(config: Config, db: Database, log: Logger): AuditSink {
   const { audit } = config;
   if (!audit.mongoUrl) return new PostgresAuditSink(db);
   const sink = new MongoAuditSink(
@@ -164,7 +165,8 @@ async function openAuditSink(config: Config, db: Database, log: Logger): Promise
     },
     log,
   );
-  await sink.prepare();
+  // Not awaited: a MongoDB that is down must not hold the start up; events wait in the outbox.
+  void sink.prepare();
   return sink;
 }
 
@@ -182,6 +184,7 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
   });
   http.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    tagActiveSpan(request.id);
   });
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
   const contexts = new WeakMap<object, RequestContext>();
@@ -234,7 +237,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
-    auditSink = await openAuditSink(config, db, log);
+    auditSink = openAuditSink(config, db, log);
     const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
     const auditDispatcher = new AuditDispatcher(
       db,

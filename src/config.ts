@@ -113,6 +113,12 @@ export interface Config {
     /** Longest wait between deliveries to a failing sink. @default 60000 */
     retryMaxMs: number;
   };
+  tracing: {
+    /** OTLP/HTTP collector base URL (`http://collector:4318`); tracing is off when unset. */
+    endpoint: string | undefined;
+    /** @default "kafkey" */
+    serviceName: string;
+  };
   sentry: {
     /** Sentry DSN: unexpected errors are reported there. Off when unset. */
     dsn: string | undefined;
@@ -188,6 +194,8 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_AUDIT_RETRY_MAX_MS",
   "SENTRY_DSN",
   "SENTRY_ENVIRONMENT",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -260,6 +268,10 @@ export function loadConfig(env: Env): Config {
   const mongoUrl = read(env, "MONGODB_URL");
   if (mongoUrl !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
     throw new ConfigError("MONGODB_URL must be a mongodb:// or mongodb+srv:// URL");
+  }
+  const otlpEndpoint = read(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (otlpEndpoint !== undefined && !/^https?:\/\//.test(otlpEndpoint)) {
+    throw new ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL");
   }
   const sentryDsn = read(env, "SENTRY_DSN");
   if (sentryDsn !== undefined && !/^https?:\/\/[^@/]+@[^/]+\/.+/.test(sentryDsn)) {
@@ -340,6 +352,7 @@ export function loadConfig(env: Env): Config {
       batchSize: int(env, "KAFKEY_AUDIT_BATCH_SIZE", 100, 1, 1000),
       retryMaxMs: int(env, "KAFKEY_AUDIT_RETRY_MAX_MS", 60_000, 10),
     },
+    tracing: { endpoint: otlpEndpoint, serviceName: read(env, "OTEL_SERVICE_NAME") ?? "kafkey" },
     sentry: { dsn: sentryDsn, environment: read(env, "SENTRY_ENVIRONMENT") ?? nodeEnv },
     graphqlLimits: {
       maxDepth: int(env, "KAFKEY_GRAPHQL_MAX_DEPTH", 8, 2),

@@ -1,5 +1,5 @@
-import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { startTracing } from "./platform/observability/tracing.js";
 
 function printGeneratedAdmin(email: string, password: string, url: string): void {
   // Straight to the console, never through the logger: this is the only place the password appears.
@@ -21,6 +21,11 @@ function printGeneratedAdmin(email: string, password: string, url: string): void
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const stopTracing = config.tracing.endpoint
+    ? await startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName })
+    : undefined;
+  // Loaded only now: tracing must patch http, graphql and pg before the app loads them.
+  const { createApp } = await import("./app.js");
   const app = await createApp(config);
   const url = await app.listen();
   app.log.info("Kafkey is listening", { url, database: app.db.kind, env: config.env });
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
     stopping = true;
     app.log.info("shutting down", { signal });
     await app.close();
+    await stopTracing?.();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

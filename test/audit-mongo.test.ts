@@ -51,7 +51,7 @@ describe("the MongoDB document of an audit event (BSON, no server needed)", () =
     const query = mongoQuery({ actorId, action: "auth.login", from: new Date(0) }, cursor);
     expect(query["actor.id"]).toEqual(new UUID(actorId));
     expect(query.action).toBe("auth.login");
-    expect(query.at).toEqual({ $gte: new Date(0) });
+    expect(query.at).toEqual({ $gte: new Date(0), $lte: cursor.at });
     expect(query.$or).toEqual([{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: new UUID(cursor.id) } }]);
   });
 });

@@ -126,6 +126,10 @@ describe("the audit trail", () => {
       await locking.gql(wrong, { e: "nobody@example.com" });
       const [unknown] = await eventsOf({ action: "auth.login_failed" }, 1, locking, accessToken);
       expect(unknown).toMatchObject({ outcome: "FAILURE", actor: { id: null, email: "nobody@example.com" } });
+      // A password typed into the email field is not an address: it is not recorded.
+      await locking.gql(wrong, { e: "my secret passphrase" });
+      const [typo] = await eventsOf({ action: "auth.login_failed" }, 2, locking, accessToken);
+      expect(typo!.actor.email).toBeNull();
 
       await locking.gql(wrong, { e: user.email });
       await locking.gql(wrong, { e: user.email });

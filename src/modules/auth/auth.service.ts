@@ -74,12 +74,19 @@ export interface AuthDependencies {
 
 const invalidCredentials = () => new UnauthenticatedError("Invalid email or password");
 
-/** The audit event of a sign-in attempt for `email`, by the account's user if there is one. */
+/** What a sign-in form's email field may hold to be recorded as typed: an address, not a password. */
+const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+/**
+ * The audit event of a sign-in attempt for `email`, by the account's user if there is one. What was
+ * typed is recorded only when it has the shape of an address: a password typed into the email field
+ * stays out of the trail.
+ */
 function signIn(action: string, email: string, userId: string | null, outcome: AuditEntry["outcome"]): AuditEntry {
   return {
     action,
     outcome,
-    actor: { id: userId, email },
+    actor: { id: userId, email: EMAIL_SHAPE.test(email) ? email : null },
     target: userId === null ? undefined : { type: "user", id: userId },
   };
 }
@@ -150,7 +157,10 @@ export class AuthService {
       await this.deps.audit.record(signIn("auth.login_disabled", email, user.id, "failure"));
       throw new AccountDisabledError();
     }
-    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
+    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) {
+      await this.deps.audit.record(signIn("auth.login_unverified", email, user.id, "failure"));
+      throw new EmailNotVerifiedError();
+    }
     if (passwords.needsRehash(user.passwordHash)) {
       await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(password) } });
     }
@@ -253,6 +263,7 @@ export class AuthService {
     if (await lockout.isLocked(user.email, client.ip)) throw invalidCredentials();
     if (!(await passwords.verify(user.passwordHash, current))) {
       await lockout.recordFailure(user.email, client.ip, user.id);
+      await this.deps.audit.record({ ...onOwnAccount("auth.password_change_failed", user), outcome: "failure" });
       throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
     }
     const problems = checkPasswordPolicy(next, user.email, "newPassword");

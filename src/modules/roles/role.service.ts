@@ -2,7 +2,7 @@ import type { Role as RoleRecord } from "../../generated/prisma/client.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import { lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
 import { type AccessService, asActor, firstMissing, type Principal } from "../permissions/index.js";
 import type { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
 
@@ -17,7 +17,9 @@ interface AuditedRole extends Record<string, unknown> {
 
 const AUDITED_FIELDS = ["name", "description", "permissions"] as const;
 
+/** The role as it is now, its row locked until the transaction ends (see lockRow). */
 async function audited(tx: Tx, roleId: string): Promise<AuditedRole | null> {
+  await lockRow(tx, "roles", roleId);
   const role = await tx.role.findUnique({
     where: { id: roleId },
     select: { name: true, description: true, permissions: { select: { permission: { select: { key: true } } } } },

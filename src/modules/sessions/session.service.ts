@@ -157,11 +157,12 @@ export class SessionService {
   }
 
   private async reuseDetected(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+    // Whoever presented the token is unknown: the thief, or the user whose token was stolen.
     await this.end({ id: sessionId }, "reuse_detected", {
       action: "security.refresh_reuse",
       outcome: "failure",
-      actor: { id: userId, email: null },
-      target: { type: "session", id: sessionId },
+      target: { type: "user", id: userId },
+      changes: [{ field: "session", before: sessionId, after: null }],
     });
     this.log.warn("refresh token reused: session revoked", {
       event: "security.refresh_reuse",

@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/erro
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import { lockRow, type PrismaClient } from "../../platform/db/database.js";
 import { type AccessService, asActor, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
@@ -81,6 +81,7 @@ export class UserService {
     const disabling = input.status === UserStatus.DISABLED;
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
+      await lockRow(tx, "users", id);
       const before = await tx.user.findUnique({ where: { id } });
       if (!before) throw new NotFoundError("User");
       if (disabling) await this.keepAnAdmin(tx, id);
@@ -124,6 +125,7 @@ export class UserService {
     const user = await this.get(userId);
     await this.roles.requireGrantable(actor, roleId);
     await this.prisma.$transaction(async (tx) => {
+      await lockRow(tx, "users", userId);
       const before = await roleNames(tx, userId);
       await tx.userRole.upsert({
         where: { userId_roleId: { userId, roleId } },
@@ -141,6 +143,7 @@ export class UserService {
     const user = await this.get(userId);
     const role = await this.roles.requireGrantable(actor, roleId);
     await this.prisma.$transaction(async (tx) => {
+      await lockRow(tx, "users", userId);
       if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
       const before = await roleNames(tx, userId);
       await tx.userRole.deleteMany({ where: { userId, roleId } });
@@ -182,7 +185,7 @@ export class UserService {
   private async keepAnAdmin(tx: Tx, userId: string): Promise<void> {
     const admin = await tx.role.findUnique({ where: { name: SystemRole.ADMIN }, select: { id: true } });
     if (!admin) return;
-    await tx.$queryRaw`SELECT 1 FROM "roles" WHERE "id" = ${admin.id}::uuid FOR UPDATE`;
+    await lockRow(tx, "roles", admin.id);
     const holds = await tx.userRole.count({ where: { roleId: admin.id, userId, user: { status: "active" } } });
     if (holds === 0) return;
     const others = await tx.userRole.count({

@@ -14,6 +14,8 @@ export interface DispatcherOptions {
 
 /** How long a taken batch is reserved for its dispatcher: a crashed one's batch is taken again then. */
 const LEASE_MS = 60_000;
+/** How long stopping waits for a delivery under way. */
+const STOP_WAIT_MS = 5_000;
 
 interface OutboxRow {
   id: string;
@@ -40,6 +42,8 @@ export class AuditDispatcher {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** After a failed delivery, nothing is tried before this time (ms), however often nudged. */
+  private pausedUntil = 0;
 
   constructor(
     private readonly db: Database,
@@ -67,7 +71,7 @@ export class AuditDispatcher {
 
   /** Starts a pass, or asks the running one to go round once more. */
   private run(): void {
-    if (this.stopped) return;
+    if (this.stopped || Date.now() < this.pausedUntil) return;
     if (this.running) {
       this.again = true;
       return;
@@ -109,12 +113,17 @@ export class AuditDispatcher {
     return { count: row?.count ?? 0, oldestSeconds: Math.max(0, Math.round(row?.oldest ?? 0)) };
   }
 
-  /** Stops taking work and waits for the running pass; what is left waits in the outbox. */
+  /**
+   * Stops taking work and waits (up to `STOP_WAIT_MS`) for the running pass; what is left waits in the
+   * outbox, and a batch still being written is delivered again once its lease ends.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.nudged);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private take(): Promise<OutboxRow[]> {
@@ -146,6 +155,8 @@ export class AuditDispatcher {
           [ids, Math.round(retryMs), reason.slice(0, 1000)],
         ),
       );
+      // The sink is down: every batch would fail alike, so none is tried before the wait is over.
+      this.pausedUntil = Date.now() + retryMs;
       this.metrics?.auditDeliveryFailures.add(batch.length, { sink: this.sink.kind });
       this.log.warn("audit sink unavailable: events wait in the outbox", {
         sink: this.sink.kind,

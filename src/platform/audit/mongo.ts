@@ -1,4 +1,4 @@
-import { type Collection, type Db, type Filter, MongoClient, MongoServerError, UUID } from "mongodb";
+import { type Collection, type Db, type Filter, MongoClient, UUID } from "mongodb";
 import type { Logger } from "../observability/logger.js";
 import type {
   AuditChange,
@@ -63,6 +63,8 @@ export function mongoQuery(filter: AuditFilter, cursor?: AuditCursor): Filter<Au
   if (filter.from || filter.to)
     query.at = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lt: filter.to }) };
   if (cursor) {
+    // The `$lte` bounds the index range; the `$or` breaks ties between events of the same millisecond.
+    query.at = { ...query.at, $lte: cursor.at };
     query.$or = [{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: new UUID(cursor.id) } }];
   }
   return query;
@@ -76,8 +78,8 @@ export interface MongoAuditOptions {
 }
 
 const COLLECTION = "audit_events";
-/** MongoDB's code for "collection already exists". */
-const NAMESPACE_EXISTS = 48;
+/** No single MongoDB operation of the sink (server selection included) waits longer than this. */
+const OPERATION_TIMEOUT_MS = 15_000;
 
 /**
  * The audit trail in MongoDB, when `MONGODB_URL` is set. The database is the URL's (`kafkey` when it
@@ -99,10 +101,12 @@ export class MongoAuditSink implements AuditSink {
       maxPoolSize: options.poolSize,
       connectTimeoutMS: options.connectTimeoutMs,
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
+      timeoutMS: Math.max(OPERATION_TIMEOUT_MS, options.serverSelectionTimeoutMs),
       appName: "kafkey",
     });
     // Multi-host URLs are not WHATWG URLs: the database is read from the path by hand.
-    this.database = this.client.db(/^mongodb(?:\+srv)?:\/\/[^/]+\/([^?/]+)/.exec(options.url)?.[1] ?? "kafkey");
+    const named = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?/]+)/.exec(options.url)?.[1];
+    this.database = this.client.db(named ? decodeURIComponent(named) : "kafkey");
     this.events = this.database.collection<AuditDocument>(COLLECTION);
   }
 
@@ -124,16 +128,13 @@ export class MongoAuditSink implements AuditSink {
   private ensureCollection(): Promise<void> {
     this.ready ??= (async () => {
       await this.connected();
-      try {
-        await this.database.createCollection(COLLECTION);
-      } catch (error) {
-        if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
-      }
+      // Creates the collection too. Each index ends in the list's sort order, so a filtered page is an
+      // index range, never an in-memory sort.
       await this.events.createIndexes([
         { key: { at: -1, _id: -1 }, name: "at" },
-        { key: { "actor.id": 1, at: -1 }, name: "actor_id" },
-        { key: { "target.id": 1, at: -1 }, name: "target_id" },
-        { key: { action: 1, at: -1 }, name: "action" },
+        { key: { "actor.id": 1, at: -1, _id: -1 }, name: "actor_id" },
+        { key: { "target.id": 1, at: -1, _id: -1 }, name: "target_id" },
+        { key: { action: 1, at: -1, _id: -1 }, name: "action" },
       ]);
     })().catch((error: unknown) => {
       this.ready = undefined;

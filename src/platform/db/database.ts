@@ -4,7 +4,7 @@ import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
-import { PrismaClient } from "../../generated/prisma/client.js";
+import { type Prisma, PrismaClient } from "../../generated/prisma/client.js";
 import type { Config } from "../../config.js";
 
 export { Prisma, PrismaClient } from "../../generated/prisma/client.js";
@@ -27,6 +27,14 @@ export interface Database {
 }
 
 export type QueryListener = (sql: string) => void;
+
+/**
+ * Locks a row until the transaction ends: concurrent changes of it queue, so what each reads before
+ * changing it (the "before" of an audit event, the admins left) is still true when it commits.
+ */
+export async function lockRow(tx: Prisma.TransactionClient, table: "users" | "roles", id: string): Promise<void> {
+  await tx.$queryRawUnsafe(`SELECT 1 FROM "${table}" WHERE "id" = $1::uuid FOR UPDATE`, id);
+}
 
 function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: QueryListener): PrismaClient {
   if (!onQuery) return new PrismaClient({ adapter });

@@ -17,9 +17,20 @@ export interface HealthCheck {
 
 type Status = "ok" | "degraded" | "down";
 
+/** A dependency that has not answered by then counts as down: probes must answer faster than this. */
+const PROBE_TIMEOUT_MS = 2000;
+
+function withinTimeout<T>(probe: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer in time")), PROBE_TIMEOUT_MS);
+  });
+  return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * `GET /health/live`: the process answers. `GET /health/ready`: every dependency, each with its
- * status and latency; 503 when a required one is down.
+ * status and latency; 503 when a required one is down (or does not answer within 2 s).
  */
 export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
   // Probes of load balancers and orchestrators are not rate limited.
@@ -29,7 +40,7 @@ export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]
     const results = await Promise.all(
       checks.map(async (check) => {
         const started = performance.now();
-        const outcome: { status: "ok" | "down" } = await check.probe().then(
+        const outcome: { status: "ok" | "down" } = await withinTimeout(check.probe()).then(
           (details) => ({ status: "ok", ...details }),
           () => ({ status: "down" }),
         );
