@@ -5,7 +5,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, type Services } from "./graphql/context.js";
@@ -27,6 +27,7 @@ import {
 } from "./modules/auth/index.js";
 import { AuditService } from "./modules/audit/index.js";
 import { MfaService } from "./modules/mfa/index.js";
+import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
 import { Revocations, SessionService } from "./modules/sessions/index.js";
@@ -120,6 +121,20 @@ function buildServices(parts: Parts): Services {
     log,
   });
   const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, log);
+  const auth = new AuthService({
+    prisma,
+    passwords,
+    tokens,
+    sessions,
+    revocations,
+    lockout,
+    accountEmail,
+    mfa,
+    kv,
+    audit,
+    requireVerifiedEmail: config.requireVerifiedEmail,
+    log,
+  });
   return {
     audit: new AuditService(parts.auditSink),
     access,
@@ -127,18 +142,14 @@ function buildServices(parts: Parts): Services {
     sessions,
     accountEmail,
     mfa,
-    auth: new AuthService({
+    auth,
+    oauth: new OAuthService({
       prisma,
-      passwords,
-      tokens,
-      sessions,
-      revocations,
-      lockout,
-      accountEmail,
-      mfa,
       kv,
+      providers: configuredProviders(config.oauth),
+      auth,
       audit,
-      requireVerifiedEmail: config.requireVerifiedEmail,
+      redirectAllowlist: config.oauth.redirectAllowlist,
       log,
     }),
     users: new UserService(prisma, access, roles, sessions, audit),
@@ -264,6 +275,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log, metrics);
+    const publicUrl = (request: FastifyRequest) => config.oauth.publicUrl ?? `${request.protocol}://${request.host}`;
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
@@ -298,10 +310,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           revocations,
           limiter: new FieldRateLimiter(kv, config.authRateLimit),
           prisma: db.prisma,
+          publicUrl,
           log,
         }),
       }),
     });
+    registerOAuthRoutes(http, services.oauth, publicUrl);
     const checks: HealthCheck[] = [
       { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
     ];

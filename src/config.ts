@@ -113,6 +113,15 @@ export interface Config {
     /** Longest wait between deliveries to a failing sink. @default 60000 */
     retryMaxMs: number;
   };
+  oauth: {
+    /** Kafkey's public base URL, for the callback URL given to providers; unset: taken from each request. */
+    publicUrl: string | undefined;
+    /** Frontend URLs a sign-in may return to (exact match). */
+    redirectAllowlist: string[];
+    /** A provider without a client id and secret is off. */
+    google: OAuthProviderConfig & { jwksUrl: string; issuer: string };
+    github: OAuthProviderConfig & { apiUrl: string };
+  };
   tracing: {
     /** OTLP/HTTP collector base URL (`http://collector:4318`); tracing is off when unset. */
     endpoint: string | undefined;
@@ -127,6 +136,15 @@ export interface Config {
   };
   /** Limits on the shape of one GraphQL request, checked before it runs. */
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
+}
+
+/** One OAuth provider's registration and endpoints (the real provider's by default). */
+export interface OAuthProviderConfig {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  scopes: string[];
+  authorizeUrl: string;
+  tokenUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +214,21 @@ export const CONFIG_VARIABLES = [
   "SENTRY_ENVIRONMENT",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
+  "KAFKEY_PUBLIC_URL",
+  "KAFKEY_OAUTH_REDIRECT_ALLOWLIST",
+  "OAUTH_GOOGLE_CLIENT_ID",
+  "OAUTH_GOOGLE_CLIENT_SECRET",
+  "OAUTH_GOOGLE_SCOPES",
+  "OAUTH_GOOGLE_AUTHORIZE_URL",
+  "OAUTH_GOOGLE_TOKEN_URL",
+  "OAUTH_GOOGLE_JWKS_URL",
+  "OAUTH_GOOGLE_ISSUER",
+  "OAUTH_GITHUB_CLIENT_ID",
+  "OAUTH_GITHUB_CLIENT_SECRET",
+  "OAUTH_GITHUB_SCOPES",
+  "OAUTH_GITHUB_AUTHORIZE_URL",
+  "OAUTH_GITHUB_TOKEN_URL",
+  "OAUTH_GITHUB_API_URL",
 ] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number];
 
@@ -234,6 +267,33 @@ function oneOf<T extends string>(env: Env, name: Variable, allowed: readonly T[]
 }
 
 const LOG_LEVELS = ["error", "warn", "info", "debug", "silent"] as const;
+
+function httpUrl(env: Env, name: Variable, fallback?: string): string | undefined {
+  const value = read(env, name) ?? fallback;
+  if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) {
+    throw new ConfigError(`${name} must be an http:// or https:// URL, got "${value}"`);
+  }
+  return value?.replace(/\/+$/, "");
+}
+
+function list(env: Env, name: Variable, fallback: string[]): string[] {
+  const raw = read(env, name);
+  return raw === undefined ? fallback : raw.split(/[\s,]+/).filter(Boolean);
+}
+
+/** A provider's client id and secret, both or neither. */
+function clientOf(
+  env: Env,
+  id: Variable,
+  secret: Variable,
+): { clientId: string | undefined; clientSecret: string | undefined } {
+  const clientId = read(env, id);
+  const clientSecret = read(env, secret);
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    throw new ConfigError(`${id} and ${secret} must be set together`);
+  }
+  return { clientId, clientSecret };
+}
 
 /** Parses and validates the environment; throws a ConfigError naming the offending variable. */
 export function loadConfig(env: Env): Config {
@@ -280,6 +340,35 @@ export function loadConfig(env: Env): Config {
   const databaseUrl = read(env, "DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
+  }
+
+  const oauth = {
+    publicUrl: httpUrl(env, "KAFKEY_PUBLIC_URL"),
+    redirectAllowlist: list(env, "KAFKEY_OAUTH_REDIRECT_ALLOWLIST", []).map((uri) => {
+      if (!/^https?:\/\/[^\s]+$/.test(uri)) {
+        throw new ConfigError(`KAFKEY_OAUTH_REDIRECT_ALLOWLIST holds "${uri}", which is not an http(s) URL`);
+      }
+      return uri;
+    }),
+    google: {
+      ...clientOf(env, "OAUTH_GOOGLE_CLIENT_ID", "OAUTH_GOOGLE_CLIENT_SECRET"),
+      scopes: list(env, "OAUTH_GOOGLE_SCOPES", ["openid", "email", "profile"]),
+      authorizeUrl: httpUrl(env, "OAUTH_GOOGLE_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth")!,
+      tokenUrl: httpUrl(env, "OAUTH_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")!,
+      jwksUrl: httpUrl(env, "OAUTH_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")!,
+      issuer: read(env, "OAUTH_GOOGLE_ISSUER") ?? "https://accounts.google.com",
+    },
+    github: {
+      ...clientOf(env, "OAUTH_GITHUB_CLIENT_ID", "OAUTH_GITHUB_CLIENT_SECRET"),
+      scopes: list(env, "OAUTH_GITHUB_SCOPES", ["read:user", "user:email"]),
+      authorizeUrl: httpUrl(env, "OAUTH_GITHUB_AUTHORIZE_URL", "https://github.com/login/oauth/authorize")!,
+      tokenUrl: httpUrl(env, "OAUTH_GITHUB_TOKEN_URL", "https://github.com/login/oauth/access_token")!,
+      apiUrl: httpUrl(env, "OAUTH_GITHUB_API_URL", "https://api.github.com")!,
+    },
+  };
+  // Behind a proxy the request's own address is not what providers call back: production says it.
+  if (nodeEnv === "production" && !oauth.publicUrl && (oauth.google.clientId || oauth.github.clientId)) {
+    throw new ConfigError("KAFKEY_PUBLIC_URL is required when NODE_ENV=production and a sign-in provider is set");
   }
 
   return {
@@ -352,6 +441,7 @@ export function loadConfig(env: Env): Config {
       batchSize: int(env, "KAFKEY_AUDIT_BATCH_SIZE", 100, 1, 1000),
       retryMaxMs: int(env, "KAFKEY_AUDIT_RETRY_MAX_MS", 60_000, 10),
     },
+    oauth,
     tracing: { endpoint: otlpEndpoint, serviceName: read(env, "OTEL_SERVICE_NAME") ?? "kafkey" },
     sentry: { dsn: sentryDsn, environment: read(env, "SENTRY_ENVIRONMENT") ?? nodeEnv },
     graphqlLimits: {

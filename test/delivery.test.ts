@@ -15,10 +15,8 @@ const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
  * Variables .env.example may hold although src/config.ts does not read them yet, each with the
  * feature that will. Remove a name once CONFIG_VARIABLES has it.
  */
-const UPCOMING = [
-  // The audit trail's MongoDB (ARCHITECTURE.md: audit sink); docker-compose.yml already passes it.
-  "MONGODB_URL",
-] as const;
+/** Variables .env.example documents ahead of the feature that reads them (none at the moment). */
+const UPCOMING: readonly string[] = [];
 
 /**
  * The names .env.example documents: `NAME=value` lines, and commented `# NAME=value` lines whose value

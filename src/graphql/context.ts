@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { AuditService } from "../modules/audit/index.js";
+import type { OAuthService } from "../modules/oauth/index.js";
 import type {
   AccessTokenCheck,
   AccessTokens,
@@ -23,6 +24,7 @@ import type { FieldRateLimiter } from "./rate-limit.js";
 /** The domain services, built once in app.ts. */
 export interface Services {
   audit: AuditService;
+  oauth: OAuthService;
   access: AccessService;
   auth: AuthService;
   accountEmail: AccountEmailService;
@@ -43,6 +45,8 @@ export interface ClientInfo {
 export interface Context {
   requestId: string;
   client: ClientInfo;
+  /** Kafkey's base URL as this request's client sees it (`KAFKEY_PUBLIC_URL`, else the request's own). */
+  publicUrl: string;
   /** The verified access token, or null with the reason in `tokenProblem`. */
   token: VerifiedAccessToken | null;
   /** Why the request is not authenticated although it presented a token (known once principal() ran). */
@@ -73,6 +77,7 @@ export interface ContextDependencies {
   revocations: Revocations;
   limiter: FieldRateLimiter;
   prisma: PrismaClient;
+  publicUrl: (request: FastifyRequest) => string;
   log: Logger;
 }
 
@@ -102,6 +107,7 @@ export function contextFactory(deps: ContextDependencies) {
     return {
       requestId: request.id,
       client: clientOf(request),
+      publicUrl: deps.publicUrl(request),
       token,
       tokenProblem: () => problem,
       limiter: deps.limiter,

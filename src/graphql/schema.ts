@@ -4,6 +4,7 @@ import { buildSchema } from "type-graphql";
 import { AuditResolver } from "../modules/audit/index.js";
 import { AuthResolver } from "../modules/auth/index.js";
 import { MfaResolver } from "../modules/mfa/index.js";
+import { OAuthResolver } from "../modules/oauth/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
 import { RoleResolver } from "../modules/roles/index.js";
 import { SessionResolver } from "../modules/sessions/index.js";
@@ -21,6 +22,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       SessionResolver,
       MfaResolver,
       AuditResolver,
+      OAuthResolver,
     ],
     validate: { forbidUnknownValues: false },
   });

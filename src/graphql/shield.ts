@@ -4,6 +4,7 @@ import { allow, deny, shield, type IRules } from "graphql-shield";
 import { auditRules } from "../modules/audit/index.js";
 import { authRules } from "../modules/auth/index.js";
 import { mfaRules } from "../modules/mfa/index.js";
+import { oauthRules } from "../modules/oauth/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
 import { roleRules } from "../modules/roles/index.js";
 import { sessionRules } from "../modules/sessions/index.js";
@@ -30,6 +31,7 @@ export const rules = merge(
   sessionRules,
   mfaRules,
   auditRules,
+  oauthRules,
   {
     PageInfo: { "*": allow },
   },

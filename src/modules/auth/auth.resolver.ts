@@ -6,7 +6,7 @@ import { SignUpInput } from "./auth.inputs.js";
 import { AuthPayload } from "./auth.type.js";
 
 /** The response may show the signed-in user's own fields, although the request had no token. */
-function reveal(ctx: Context, result: AuthResult): AuthResult {
+export function reveal(ctx: Context, result: AuthResult): AuthResult {
   if (!result.mfaRequired) ctx.selfIds.add(result.user.id);
   return result;
 }

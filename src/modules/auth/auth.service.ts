@@ -44,9 +44,19 @@ export type AuthResult = SignedIn | MfaChallenge;
 const MFA_CHALLENGE_MS = 5 * 60_000;
 const MFA_MAX_FAILURES = 5;
 
+/** A provider identity a new account signs in with instead of a password. */
+export interface NewSocialAccount {
+  provider: string;
+  providerUserId: string;
+  email: string | null;
+  emailVerified: boolean;
+}
+
 export interface NewAccount {
   email: string;
-  password: string;
+  /** Omitted for an account that signs in through a provider (`socialAccount`) only. */
+  password?: string;
+  socialAccount?: NewSocialAccount;
   displayName: string;
   /** System role names to grant. */
   roles: string[];
@@ -95,20 +105,27 @@ function signIn(action: string, email: string, userId: string | null, outcome: A
 export class AuthService {
   constructor(private readonly deps: AuthDependencies) {}
 
-  /** Creates an account with a password. A duplicate email fails with CONFLICT. */
+  /**
+   * Creates an account with a password, or with a provider identity. A duplicate email fails with
+   * CONFLICT.
+   */
   async createAccount(account: NewAccount): Promise<UserRecord> {
     const email = normalizeEmail(account.email);
-    const problems = checkPasswordPolicy(account.password, email);
-    if (problems.length > 0) throw new BadUserInputError(problems);
-    const passwordHash = await this.deps.passwords.hash(account.password);
+    let passwordHash: string | null = null;
+    if (account.password !== undefined) {
+      const problems = checkPasswordPolicy(account.password, email);
+      if (problems.length > 0) throw new BadUserInputError(problems);
+      passwordHash = await this.deps.passwords.hash(account.password);
+    }
     return this.deps.prisma.$transaction(async (tx) => {
       const user = await tx.user.create({
         data: {
           email,
-          displayName: account.displayName.trim(),
+          displayName: account.displayName.trim().slice(0, 100) || email,
           passwordHash,
           emailVerifiedAt: account.emailVerified ? new Date() : null,
           roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
+          socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
         },
       });
       const created = { ...user, roles: [...account.roles].sort() };
@@ -206,6 +223,25 @@ export class AuthService {
   /** Starts a session for a user who proved who they are, recording the sign-in with it. */
   private async signedIn(user: UserRecord, client: ClientInfo): Promise<SignedIn> {
     const audit = signIn("auth.login", user.email, user.id, "success");
+    return this.result(user, await this.deps.sessions.start(user.id, client, audit));
+  }
+
+  /**
+   * Signs in a user who proved who they are at an OAuth provider: the same checks as a password login
+   * (active, verified email when required), and the second factor when they have one.
+   * @param via the social account used, the target of the audit event.
+   */
+  async externalLogin(userId: string, via: { socialAccountId: string }, client: ClientInfo): Promise<AuthResult> {
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId } });
+    if (!user || user.status !== "active") throw new AccountDisabledError();
+    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
+    if (this.deps.mfa.isEnabled(user)) return this.challenge(user);
+    this.deps.log.info("social login succeeded", { event: "auth.social_login", userId, ip: client.ip });
+    const audit: AuditEntry = {
+      action: "auth.social_login",
+      actor: { id: user.id, email: user.email },
+      target: { type: "social_account", id: via.socialAccountId },
+    };
     return this.result(user, await this.deps.sessions.start(user.id, client, audit));
   }
 

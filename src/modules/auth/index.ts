@@ -1,8 +1,9 @@
 export { AccessTokens, type AccessTokenCheck, type VerifiedAccessToken } from "./access-tokens.js";
 export { AccountEmailService } from "./account-email.service.js";
-export { AuthResolver } from "./auth.resolver.js";
+export { AuthResolver, reveal } from "./auth.resolver.js";
 export { authRules } from "./auth.rules.js";
-export { AuthService } from "./auth.service.js";
+export { AuthService, type AuthResult } from "./auth.service.js";
+export { AuthPayload } from "./auth.type.js";
 export { ensureFirstAdmin, type CreatedAdmin } from "./first-admin.js";
 export { Lockout } from "./lockout.js";
 export { OneTimeTokens } from "./one-time-tokens.js";

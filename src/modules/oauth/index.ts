@@ -1,0 +1,5 @@
+export { OAuthResolver } from "./oauth.resolver.js";
+export { registerOAuthRoutes } from "./oauth.routes.js";
+export { oauthRules } from "./oauth.rules.js";
+export { OAuthService } from "./oauth.service.js";
+export { configuredProviders } from "./providers.js";

@@ -1,0 +1,38 @@
+/**
+ * Why a social sign-in failed, as the frontend gets it: `?error=<code>` on its redirect URI. Stable:
+ * frontends branch on these.
+ */
+export const OAuthErrorCode = {
+  /** The user refused at the provider, or the provider reported an error. */
+  ACCESS_DENIED: "ACCESS_DENIED",
+  /** The provider could not be reached, refused the code, or answered nonsense. */
+  PROVIDER_ERROR: "PROVIDER_ERROR",
+  /** The provider's ID token failed verification (signature, issuer, audience, expiry, nonce). */
+  INVALID_ID_TOKEN: "INVALID_ID_TOKEN",
+  /** The provider gave no email, and a new account needs one. */
+  EMAIL_REQUIRED: "EMAIL_REQUIRED",
+  /** The provider has not verified the email, and a new account needs a verified one. */
+  EMAIL_UNVERIFIED: "EMAIL_UNVERIFIED",
+  /**
+   * An account with this email exists, but the provider's email or the account's is not verified:
+   * linking them would let whoever controls the unverified one take the account over.
+   */
+  ACCOUNT_EXISTS_UNVERIFIED: "ACCOUNT_EXISTS_UNVERIFIED",
+  /** This provider identity already belongs to another user. */
+  ALREADY_LINKED: "ALREADY_LINKED",
+  /** The user already has another identity at this provider linked. */
+  PROVIDER_ALREADY_LINKED: "PROVIDER_ALREADY_LINKED",
+  ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
+} as const;
+export type OAuthErrorCode = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
+
+/** A failed sign-in, told to the frontend by a redirect with `error=<code>`. The detail is only logged. */
+export class OAuthFlowError extends Error {
+  override name = "OAuthFlowError";
+  constructor(
+    readonly code: OAuthErrorCode,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}

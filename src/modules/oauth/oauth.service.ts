@@ -1,0 +1,422 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { SocialAccount } from "../../generated/prisma/client.js";
+import type { ClientInfo } from "../../graphql/context.js";
+import {
+  BadUserInputError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+} from "../../graphql/errors.js";
+import { changesBetween } from "../../platform/audit/audit-event.js";
+import type { AuditTrail } from "../../platform/audit/audit-trail.js";
+import { lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
+import type { KeyValueStore } from "../../platform/kv/kv.js";
+import type { Logger } from "../../platform/observability/logger.js";
+import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
+import type { AuthResult, AuthService } from "../auth/index.js";
+import { type Principal, SystemRole } from "../permissions/index.js";
+import { OAuthFlowError } from "./oauth.errors.js";
+import type { ExternalIdentity, OAuthProvider, ProviderName } from "./providers.js";
+
+/** How long the browser may take at the provider. */
+const STATE_MS = 10 * 60_000;
+/** How long the frontend has to exchange the code it was redirected with. */
+const CODE_MS = 60_000;
+
+/** What a sign-in remembers between the start and the callback, keyed by its state. */
+interface PendingFlow {
+  provider: ProviderName;
+  redirectUri: string;
+  /** The frontend's own `state`, handed back with the result so it can tell its flows from others'. */
+  clientState?: string;
+  codeVerifier: string;
+  nonce: string;
+  /** sha256 of the cookie that binds the flow to the browser that started it. */
+  browser: string;
+  /** Set when a signed-in user links an identity rather than signing in. */
+  linkUserId?: string;
+}
+
+/** An identity proved at the provider, waiting for its user to confirm the link while signed in. */
+interface PendingLink {
+  userId: string;
+  provider: ProviderName;
+  identity: ExternalIdentity;
+}
+
+export interface StartParams {
+  redirectUri?: string;
+  /** From `linkUrl`: the flow links an identity to that user instead of signing in. */
+  linkToken?: string;
+  /** The frontend's `state`, returned as is. */
+  clientState?: string;
+}
+
+/** The name of the cookie binding the flow of `state` to its browser: one per flow, so flows in one browser do not clash. */
+export function bindingCookie(state: string): string {
+  return `kafkey_oauth_${sha256(state).slice(0, 16)}`;
+}
+
+/** A refusal at the start, before any redirect: answered to the browser as an HTTP error. */
+export class OAuthRequestError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    readonly code: "BAD_REQUEST" | "NOT_FOUND" | "INVALID_STATE",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface OAuthDependencies {
+  prisma: PrismaClient;
+  kv: KeyValueStore;
+  providers: Map<ProviderName, OAuthProvider>;
+  auth: AuthService;
+  audit: AuditTrail;
+  /** Frontend URLs a flow may return to, compared exactly. */
+  redirectAllowlist: string[];
+  log: Logger;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string } | undefined)?.code === "P2002";
+
+function withParams(uri: string, params: Record<string, string>): string {
+  const url = new URL(uri);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.toString();
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+const invalidCode = () => new UnauthenticatedError("Invalid or expired sign-in code");
+
+/**
+ * Sign-in and account linking through OAuth providers (authorization code flow with PKCE, state bound
+ * to the browser by a cookie, nonce for OpenID Connect). The identity is the provider's user id; an
+ * existing account is joined by email only when both sides have verified that email.
+ */
+export class OAuthService {
+  constructor(private readonly deps: OAuthDependencies) {}
+
+  /** The providers that are configured, for the frontend's buttons. */
+  enabledProviders(): ProviderName[] {
+    return [...this.deps.providers.keys()];
+  }
+
+  /**
+   * Starts a flow. @returns where to send the browser, and the cookie (name and value) that binds the
+   * flow to it.
+   */
+  async start(
+    providerName: string,
+    params: StartParams,
+    callbackUrl: string,
+  ): Promise<{ location: string; cookie: { name: string; value: string } }> {
+    const provider = this.provider(providerName);
+    const { redirectUri, linkToken, clientState } = params;
+    if (!redirectUri || !this.deps.redirectAllowlist.includes(redirectUri)) {
+      throw new OAuthRequestError(400, "BAD_REQUEST", "redirect_uri is missing or not in the allow-list");
+    }
+    if (clientState !== undefined && clientState.length > 200) {
+      throw new OAuthRequestError(400, "BAD_REQUEST", "state is longer than 200 characters");
+    }
+    let linkUserId: string | undefined;
+    if (linkToken !== undefined) {
+      const taken = linkToken.length <= MAX_TOKEN_LENGTH ? await this.deps.kv.take(linkKey(linkToken)) : null;
+      if (!taken) throw new OAuthRequestError(400, "BAD_REQUEST", "link is invalid, used or expired");
+      linkUserId = taken;
+    }
+    const state = randomToken();
+    const binding = randomToken();
+    const flow: PendingFlow = {
+      provider: provider.name,
+      redirectUri,
+      clientState,
+      codeVerifier: randomBytes(32).toString("base64url"),
+      nonce: randomToken(),
+      browser: sha256(binding),
+      linkUserId,
+    };
+    await this.deps.kv.set(stateKey(state), JSON.stringify(flow), STATE_MS);
+    const location = provider.authorizeUrl({
+      callbackUrl,
+      state,
+      codeChallenge: sha256(flow.codeVerifier),
+      nonce: flow.nonce,
+    });
+    return { location, cookie: { name: bindingCookie(state), value: binding } };
+  }
+
+  /**
+   * The provider sent the browser back. The state must be one this browser started (its cookie), and
+   * is used once; then the code is exchanged and the identity resolved.
+   * @returns where to send the browser: the frontend, with `code=` (or `link_code=`) or `error=`, and
+   * the frontend's own `state`.
+   */
+  async callback(
+    providerName: string,
+    query: { code?: string; state?: string; error?: string },
+    cookie: (name: string) => string | undefined,
+    callbackUrl: string,
+  ): Promise<string> {
+    const provider = this.provider(providerName);
+    const flow = await this.takeFlow(provider.name, query.state, cookie);
+    const back = (params: Record<string, string>) =>
+      withParams(flow.redirectUri, flow.clientState === undefined ? params : { ...params, state: flow.clientState });
+    try {
+      if (query.error || !query.code) {
+        throw new OAuthFlowError("ACCESS_DENIED", `provider said ${query.error ?? "no code"}`);
+      }
+      const identity = await provider.identify({
+        code: query.code,
+        callbackUrl,
+        codeVerifier: flow.codeVerifier,
+        nonce: flow.nonce,
+      });
+      const code = randomToken();
+      if (flow.linkUserId) {
+        // Linked only when its user confirms while signed in: a link URL sent to someone else's browser
+        // must not attach their identity to the sender's account.
+        const pending: PendingLink = { userId: flow.linkUserId, provider: provider.name, identity };
+        await this.deps.kv.set(linkCodeKey(code), JSON.stringify(pending), CODE_MS);
+        return back({ link_code: code });
+      }
+      const account = await this.signInAccount(provider.name, identity);
+      await this.deps.kv.set(
+        codeKey(code),
+        JSON.stringify({ userId: account.userId, socialAccountId: account.id }),
+        CODE_MS,
+      );
+      return back({ code });
+    } catch (error) {
+      const code = error instanceof OAuthFlowError ? error.code : "PROVIDER_ERROR";
+      if (error instanceof OAuthFlowError) {
+        this.deps.log.warn("social sign-in refused", {
+          event: "auth.social_login_failed",
+          provider: provider.name,
+          code,
+          error,
+        });
+      } else {
+        this.deps.log.error("social sign-in failed", { provider: provider.name, error });
+      }
+      await this.deps.audit.record({
+        action: "auth.social_login_failed",
+        outcome: "failure",
+        actor: flow.linkUserId ? { id: flow.linkUserId, email: null } : undefined,
+        changes: [{ field: "reason", before: null, after: code }],
+      });
+      return back({ error: code });
+    }
+  }
+
+  /**
+   * The flow of `state`, if this browser holds its cookie; used up by this call. The cookie is checked
+   * before the state is used up, so a request without it cannot spoil the flow for its browser.
+   */
+  private async takeFlow(
+    provider: ProviderName,
+    state: string | undefined,
+    cookie: (name: string) => string | undefined,
+  ): Promise<PendingFlow> {
+    const invalid = () =>
+      new OAuthRequestError(
+        400,
+        "INVALID_STATE",
+        "This sign-in is unknown, expired, already used, or was started in another browser",
+      );
+    if (!state || state.length > MAX_TOKEN_LENGTH) throw invalid();
+    const raw = await this.deps.kv.get(stateKey(state));
+    const flow = raw ? (JSON.parse(raw) as PendingFlow) : undefined;
+    const binding = cookie(bindingCookie(state));
+    if (!flow || flow.provider !== provider || !binding || !sameHash(sha256(binding), flow.browser)) throw invalid();
+    // Of two callbacks racing with the same state, one gets it.
+    if ((await this.deps.kv.take(stateKey(state))) === null) throw invalid();
+    return flow;
+  }
+
+  /** Trades the one-time code of a successful callback for a session (or an MFA challenge). */
+  async exchange(code: string, client: ClientInfo): Promise<AuthResult> {
+    if (code.length > MAX_TOKEN_LENGTH) throw invalidCode();
+    const raw = await this.deps.kv.take(codeKey(code));
+    if (!raw) throw invalidCode();
+    const { userId, socialAccountId } = JSON.parse(raw) as { userId: string; socialAccountId: string };
+    return this.deps.auth.externalLogin(userId, { socialAccountId }, client);
+  }
+
+  /**
+   * Links the identity a link flow proved to the caller, who must be the user who asked for it.
+   * @returns the new linked account.
+   */
+  async confirmLink(actor: Principal, code: string): Promise<SocialAccount> {
+    const raw = code.length <= MAX_TOKEN_LENGTH ? await this.deps.kv.take(linkCodeKey(code)) : null;
+    if (!raw) throw new BadUserInputError([{ path: "code", message: "is invalid, used or expired" }]);
+    const pending = JSON.parse(raw) as PendingLink;
+    if (pending.userId !== actor.userId) {
+      throw new ForbiddenError(undefined, "This link was started by another user");
+    }
+    try {
+      return await this.link(actor.userId, pending.provider, pending.identity);
+    } catch (error) {
+      if (error instanceof OAuthFlowError) throw new ConflictError(error.message, error.code);
+      throw error;
+    }
+  }
+
+  /** A URL of Kafkey's that starts linking `provider` to the caller's account (valid 10 minutes, once). */
+  async linkUrl(actor: Principal, providerName: ProviderName, redirectUri: string, baseUrl: string): Promise<string> {
+    const provider = this.deps.providers.get(providerName);
+    if (!provider) throw new NotFoundError("Configured provider");
+    if (!this.deps.redirectAllowlist.includes(redirectUri)) {
+      throw new BadUserInputError([{ path: "redirectUri", message: "is not in the allow-list" }]);
+    }
+    const token = randomToken();
+    await this.deps.kv.set(linkKey(token), actor.userId, STATE_MS);
+    const start = new URL(`${baseUrl}/auth/oauth/${provider.name}/start`);
+    start.searchParams.set("redirect_uri", redirectUri);
+    start.searchParams.set("link", token);
+    return start.toString();
+  }
+
+  linked(userId: string): Promise<SocialAccount[]> {
+    return this.deps.prisma.socialAccount.findMany({ where: { userId }, orderBy: { linkedAt: "asc" } });
+  }
+
+  /** Unlinks the caller's identity at `provider`, unless it is their last way to sign in. */
+  async unlink(actor: Principal, provider: ProviderName): Promise<boolean> {
+    await this.deps.prisma.$transaction(async (tx) => {
+      await lockRow(tx, "users", actor.userId);
+      const account = await tx.socialAccount.findUnique({
+        where: { userId_provider: { userId: actor.userId, provider } },
+      });
+      if (!account) throw new NotFoundError("Linked account");
+      const user = await tx.user.findUniqueOrThrow({ where: { id: actor.userId }, select: { passwordHash: true } });
+      const others = await tx.socialAccount.count({ where: { userId: actor.userId, id: { not: account.id } } });
+      if (!user.passwordHash && others === 0) {
+        throw new ConflictError(
+          "This is your only way to sign in: set a password or link another first",
+          "LAST_SIGN_IN_METHOD",
+        );
+      }
+      await tx.socialAccount.delete({ where: { id: account.id } });
+      await this.recordLink(tx, "user.social_unlinked", actor.userId, actor.email, account, null);
+    });
+    return true;
+  }
+
+  /**
+   * The user this identity signs in as: already linked, joined by a verified email, or new. Two
+   * callbacks of one new identity at once: the second finds what the first created.
+   */
+  private async signInAccount(provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
+    let account: SocialAccount;
+    try {
+      account = await this.resolveAccount(provider, identity);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      account = await this.resolveAccount(provider, identity);
+    }
+    const user = await this.deps.prisma.user.findUniqueOrThrow({
+      where: { id: account.userId },
+      select: { status: true },
+    });
+    if (user.status !== "active") throw new OAuthFlowError("ACCOUNT_DISABLED", "the account is disabled");
+    return account;
+  }
+
+  private async resolveAccount(provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
+    const { prisma } = this.deps;
+    const known = await prisma.socialAccount.findUnique({
+      where: { provider_providerUserId: { provider, providerUserId: identity.providerUserId } },
+    });
+    if (known) {
+      return prisma.socialAccount.update({
+        where: { id: known.id },
+        data: { email: identity.email, emailVerified: identity.emailVerified },
+      });
+    }
+    if (!identity.email) throw new OAuthFlowError("EMAIL_REQUIRED", "the provider gave no email");
+    const existing = await prisma.user.findUnique({ where: { email: identity.email } });
+    if (existing) {
+      // The account-takeover hole: joining on an email either side has not verified.
+      if (!identity.emailVerified || !existing.emailVerifiedAt) {
+        throw new OAuthFlowError("ACCOUNT_EXISTS_UNVERIFIED", "an account has this email, unverified on one side");
+      }
+      return this.link(existing.id, provider, identity);
+    }
+    // An address nobody proved would let its real owner's later account be taken over through this identity.
+    if (!identity.emailVerified)
+      throw new OAuthFlowError("EMAIL_UNVERIFIED", "the provider has not verified the email");
+    const user = await this.deps.auth.createAccount({
+      email: identity.email,
+      displayName: identity.displayName,
+      emailVerified: true,
+      roles: [SystemRole.USER],
+      socialAccount: { provider, ...pick(identity) },
+    });
+    return prisma.socialAccount.findUniqueOrThrow({ where: { userId_provider: { userId: user.id, provider } } });
+  }
+
+  /** Links the identity to `userId`, refusing one that belongs to someone else. */
+  private async link(userId: string, provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
+    return this.deps.prisma.$transaction(async (tx) => {
+      const owner = await tx.socialAccount.findUnique({
+        where: { provider_providerUserId: { provider, providerUserId: identity.providerUserId } },
+      });
+      if (owner && owner.userId !== userId)
+        throw new OAuthFlowError("ALREADY_LINKED", "identity linked to another user");
+      if (owner) return owner;
+      const mine = await tx.socialAccount.findUnique({ where: { userId_provider: { userId, provider } } });
+      if (mine) throw new OAuthFlowError("PROVIDER_ALREADY_LINKED", "another identity of this provider is linked");
+      const account = await tx.socialAccount.create({ data: { userId, provider, ...pick(identity) } });
+      const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
+      await this.recordLink(tx, "user.social_linked", userId, user.email, null, account);
+      return account;
+    });
+  }
+
+  private async recordLink(
+    tx: Prisma.TransactionClient,
+    action: string,
+    userId: string,
+    email: string,
+    before: SocialAccount | null,
+    after: SocialAccount | null,
+  ): Promise<void> {
+    await this.deps.audit.record(
+      {
+        action,
+        actor: { id: userId, email },
+        target: { type: "social_account", id: (after ?? before)!.id },
+        changes: changesBetween(before, after, ["provider", "email", "emailVerified"]),
+      },
+      tx,
+    );
+  }
+
+  /** The configured provider of the route's `:provider`; 404 for an unknown or unconfigured one. */
+  private provider(name: string): OAuthProvider {
+    const provider = this.deps.providers.get(name as ProviderName);
+    if (!provider) {
+      throw new OAuthRequestError(404, "NOT_FOUND", `Sign-in with "${name.slice(0, 40)}" is not configured`);
+    }
+    return provider;
+  }
+}
+
+function pick(identity: ExternalIdentity) {
+  return { providerUserId: identity.providerUserId, email: identity.email, emailVerified: identity.emailVerified };
+}
+
+const stateKey = (state: string) => `oauth:state:${hashToken(state)}`;
+const codeKey = (code: string) => `oauth:code:${hashToken(code)}`;
+const linkKey = (token: string) => `oauth:link:${hashToken(token)}`;
+const linkCodeKey = (code: string) => `oauth:link-code:${hashToken(code)}`;
