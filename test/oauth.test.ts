@@ -392,5 +392,10 @@ describe("linked accounts", () => {
     ]) {
       expect(actions).toContain(action);
     }
+    // An account made by a social sign-in says so.
+    const created = await server.app.db.prisma.auditEvent.findMany({ where: { action: "user.created" } });
+    expect(created.map((e) => e.changes)).toContainEqual(
+      expect.arrayContaining([{ field: "signInProvider", before: null, after: "google" }]),
+    );
   });
 });

@@ -128,13 +128,19 @@ export class AuthService {
           socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
         },
       });
-      const created = { ...user, roles: [...account.roles].sort() };
+      const created = { ...user, roles: [...account.roles].sort(), signInProvider: account.socialAccount?.provider };
       await this.deps.audit.record(
         {
           action: "user.created",
           actor: account.byOperator ? undefined : { id: user.id, email },
           target: { type: "user", id: user.id },
-          changes: changesBetween(null, created, ["email", "displayName", "emailVerifiedAt", "roles"]),
+          changes: changesBetween(null, created, [
+            "email",
+            "displayName",
+            "emailVerifiedAt",
+            "roles",
+            "signInProvider",
+          ]),
         },
         tx,
       );

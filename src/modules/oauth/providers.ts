@@ -63,7 +63,10 @@ async function tokensFor(client: AuthorizationCode, params: ExchangeParams): Pro
     if (typeof token.error === "string") throw new Error(`token endpoint: ${token.error}`);
     return token;
   } catch (error) {
-    throw new OAuthFlowError("PROVIDER_ERROR", `code exchange failed: ${(error as Error).message}`);
+    // simple-oauth2 throws on an HTTP error and keeps the provider's answer aside: its `error` says why.
+    const answer = (error as { data?: { payload?: unknown } }).data?.payload as { error?: unknown } | undefined;
+    const reason = typeof answer?.error === "string" ? ` (${answer.error.slice(0, 100)})` : "";
+    throw new OAuthFlowError("PROVIDER_ERROR", `code exchange failed: ${(error as Error).message}${reason}`);
   }
 }
 
