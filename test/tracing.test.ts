@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchDatabase, type ScratchDatabase } from "./support/databases.js";
-import { ADMIN, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from "./support/server.js";
+import { ADMIN, testEnv } from "./support/server.js";
 
 interface Span {
   name: string;
@@ -91,17 +91,9 @@ beforeAll(async () => {
   collector = new Collector();
   database = await createScratchDatabase();
   url = await startKafkey({
-    NODE_ENV: "test",
-    PORT: "0",
-    KAFKEY_DATA_DIR: dataDir,
+    ...testEnv(dataDir),
     DATABASE_URL: database.url,
     REDIS_URL: "",
-    KAFKEY_JWT_SECRET: TEST_JWT_SECRET,
-    KAFKEY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-    KAFKEY_ADMIN_EMAIL: ADMIN.email,
-    KAFKEY_ADMIN_PASSWORD: ADMIN.password,
-    KAFKEY_ARGON2_MEMORY_KIB: "1024",
-    KAFKEY_ARGON2_TIME_COST: "1",
     OTEL_EXPORTER_OTLP_ENDPOINT: await collector.start(),
     OTEL_SERVICE_NAME: "kafkey-under-test",
   });

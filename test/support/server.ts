@@ -75,17 +75,7 @@ export class TestServer {
       : (options.store ?? "redis") === "redis" && (await redisAvailable());
     this.redisPrefix = options.sharing?.redisPrefix ?? (useRedis ? uniquePrefix() : undefined);
     const config = loadConfig({
-      NODE_ENV: "test",
-      PORT: "0",
-      LOG_LEVEL: "info",
-      KAFKEY_DATA_DIR: this.dataDir,
-      KAFKEY_JWT_SECRET: TEST_JWT_SECRET,
-      KAFKEY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      KAFKEY_ADMIN_EMAIL: ADMIN.email,
-      KAFKEY_ADMIN_PASSWORD: ADMIN.password,
-      // Cheap hashes keep the suite fast; test/passwords.test.ts checks the production cost.
-      KAFKEY_ARGON2_MEMORY_KIB: "1024",
-      KAFKEY_ARGON2_TIME_COST: "1",
+      ...testEnv(this.dataDir),
       // Limits high enough for a suite that logs in from one IP all the time; their own tests lower them.
       KAFKEY_AUTH_RATE_LIMIT_MAX: "100000",
       KAFKEY_HTTP_RATE_LIMIT_MAX: "100000",
@@ -196,6 +186,23 @@ export class TestServer {
     );
     return roleId;
   }
+}
+
+/** The configuration every test server starts from: a test secret, a known admin, cheap hashes. */
+export function testEnv(dataDir: string): Record<string, string> {
+  return {
+    NODE_ENV: "test",
+    PORT: "0",
+    LOG_LEVEL: "info",
+    KAFKEY_DATA_DIR: dataDir,
+    KAFKEY_JWT_SECRET: TEST_JWT_SECRET,
+    KAFKEY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    KAFKEY_ADMIN_EMAIL: ADMIN.email,
+    KAFKEY_ADMIN_PASSWORD: ADMIN.password,
+    // Cheap hashes keep the suite fast; test/passwords.test.ts checks the production cost.
+    KAFKEY_ARGON2_MEMORY_KIB: "1024",
+    KAFKEY_ARGON2_TIME_COST: "1",
+  };
 }
 
 export function startServer(options: ServerOptions = {}): Promise<TestServer> {

@@ -226,9 +226,12 @@ export class AuthService {
     return this.signedIn(user, client);
   }
 
-  /** Starts a session for a user who proved who they are, recording the sign-in with it. */
-  private async signedIn(user: UserRecord, client: ClientInfo): Promise<SignedIn> {
-    const audit = signIn("auth.login", user.email, user.id, "success");
+  /** Starts a session for a user who proved who they are, recording the sign-in (`audit`) with it. */
+  private async signedIn(
+    user: UserRecord,
+    client: ClientInfo,
+    audit: AuditEntry = signIn("auth.login", user.email, user.id, "success"),
+  ): Promise<SignedIn> {
     return this.result(user, await this.deps.sessions.start(user.id, client, audit));
   }
 
@@ -243,12 +246,11 @@ export class AuthService {
     if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
     if (this.deps.mfa.isEnabled(user)) return this.challenge(user);
     this.deps.log.info("social login succeeded", { event: "auth.social_login", userId, ip: client.ip });
-    const audit: AuditEntry = {
+    return this.signedIn(user, client, {
       action: "auth.social_login",
       actor: { id: user.id, email: user.email },
       target: { type: "social_account", id: via.socialAccountId },
-    };
-    return this.result(user, await this.deps.sessions.start(user.id, client, audit));
+    });
   }
 
   private async challenge(user: UserRecord): Promise<MfaChallenge> {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../../config.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import { isUniqueViolation, type PrismaClient } from "../../platform/db/database.js";
 import { SystemRole } from "../permissions/index.js";
 import type { AuthService } from "./auth.service.js";
 import { checkPasswordPolicy } from "./password.js";
@@ -47,7 +47,7 @@ export async function ensureFirstAdmin(
     });
   } catch (error) {
     // Another instance starting at the same moment created it first.
-    if ((error as { code?: string }).code === "P2002") return undefined;
+    if (isUniqueViolation(error)) return undefined;
     throw error;
   }
   return { email, generatedPassword: admin.password ? undefined : password };

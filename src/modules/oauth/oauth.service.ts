@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { SocialAccount } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import {
@@ -10,7 +10,7 @@ import {
 } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import { lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
+import { isUniqueViolation, lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
@@ -84,8 +84,6 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("base64url");
 }
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string } | undefined)?.code === "P2002";
-
 function withParams(uri: string, params: Record<string, string>): string {
   const url = new URL(uri);
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
@@ -140,7 +138,7 @@ export class OAuthService {
       provider: provider.name,
       redirectUri,
       clientState,
-      codeVerifier: randomBytes(32).toString("base64url"),
+      codeVerifier: randomToken(),
       nonce: randomToken(),
       browser: sha256(binding),
       linkUserId,

@@ -28,6 +28,11 @@ export interface Database {
 
 export type QueryListener = (sql: string) => void;
 
+/** Whether `error` is Prisma's unique-constraint violation (P2002): someone else wrote the row first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === "P2002";
+}
+
 /**
  * Locks a row until the transaction ends: concurrent changes of it queue, so what each reads before
  * changing it (the "before" of an audit event, the admins left) is still true when it commits.
