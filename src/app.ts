@@ -27,6 +27,7 @@ import {
 } from "./modules/auth/index.js";
 import { AuditService } from "./modules/audit/index.js";
 import { MfaService } from "./modules/mfa/index.js";
+import { MemberService, OrganizationService } from "./modules/organizations/index.js";
 import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
@@ -38,6 +39,7 @@ import { AuditDispatcher } from "./platform/audit/dispatcher.js";
 import { MongoAuditSink } from "./platform/audit/mongo.js";
 import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
+import { ScopedClients } from "./platform/db/scoped.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
@@ -92,14 +94,15 @@ interface Parts {
   metrics: Metrics;
   audit: AuditTrail;
   auditSink: AuditSink;
+  scoped: ScopedClients;
   log: Logger;
 }
 
 function buildServices(parts: Parts): Services {
-  const { config, db, kv, tokens, revocations, mailer, box, metrics, audit, log } = parts;
+  const { config, db, kv, tokens, revocations, mailer, box, metrics, audit, scoped, log } = parts;
   const { prisma } = db;
   const access = new AccessService(prisma, kv, config.permissionCache, metrics);
-  const roles = new RoleService(prisma, access, audit);
+  const roles = new RoleService(prisma, scoped.of(null), access, audit);
   const sessions = new SessionService(
     prisma,
     revocations,
@@ -121,6 +124,17 @@ function buildServices(parts: Parts): Services {
     log,
   });
   const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, log);
+  const members = new MemberService({
+    prisma,
+    scoped,
+    access,
+    roles,
+    sessions,
+    mailer,
+    audit,
+    appUrl: config.appUrl,
+    log,
+  });
   const auth = new AuthService({
     prisma,
     passwords,
@@ -132,6 +146,7 @@ function buildServices(parts: Parts): Services {
     mfa,
     kv,
     audit,
+    invitations: members,
     requireVerifiedEmail: config.requireVerifiedEmail,
     log,
   });
@@ -153,6 +168,15 @@ function buildServices(parts: Parts): Services {
       log,
     }),
     users: new UserService(prisma, access, roles, sessions, audit),
+    organizations: new OrganizationService({
+      prisma,
+      access,
+      sessions,
+      tokens,
+      audit,
+      creation: config.organizationCreation,
+    }),
+    members,
     permissions: new PermissionService(prisma, access, audit),
   };
 }
@@ -259,6 +283,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     metrics.observeAuditBacklog(() => auditDispatcher.backlog());
     const audit = new AuditTrail(db.prisma, () => auditDispatcher.nudge());
+    const scoped = new ScopedClients(db.prisma);
     const services = buildServices({
       config,
       db,
@@ -270,6 +295,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       metrics,
       audit,
       auditSink,
+      scoped,
       log,
     });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
@@ -310,6 +336,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           revocations,
           limiter: new FieldRateLimiter(kv, config.authRateLimit),
           prisma: db.prisma,
+          scoped,
           publicUrl,
           log,
         }),

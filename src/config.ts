@@ -89,6 +89,11 @@ export interface Config {
   appUrl: string;
   /** Refuse logins of accounts whose email is not verified. @default false */
   requireVerifiedEmail: boolean;
+  /**
+   * Who may create organizations: users with a verified email, any signed-in user, or only platform
+   * admins (`orgs.create`). @default "verified-users"
+   */
+  organizationCreation: "verified-users" | "users" | "admins";
   /** 32 bytes (base64) encrypting TOTP secrets at rest; required in production, generated in development. */
   encryptionKey: string | undefined;
   /** The issuer name authenticator apps show. @default "Kafkey" */
@@ -197,6 +202,7 @@ export const CONFIG_VARIABLES = [
   "MAIL_FROM",
   "KAFKEY_APP_URL",
   "KAFKEY_REQUIRE_VERIFIED_EMAIL",
+  "KAFKEY_ORGANIZATION_CREATION",
   "KAFKEY_ENCRYPTION_KEY",
   "KAFKEY_TOTP_ISSUER",
   "KAFKEY_QUERY_BUDGET_POINTS",
@@ -422,6 +428,12 @@ export function loadConfig(env: Env): Config {
     mail: { smtpUrl, from: read(env, "MAIL_FROM") ?? "Kafkey <no-reply@kafkey.local>" },
     appUrl: (read(env, "KAFKEY_APP_URL") ?? "http://localhost:3000").replace(/\/+$/, ""),
     requireVerifiedEmail: bool(env, "KAFKEY_REQUIRE_VERIFIED_EMAIL", false),
+    organizationCreation: oneOf(
+      env,
+      "KAFKEY_ORGANIZATION_CREATION",
+      ["verified-users", "users", "admins"] as const,
+      "verified-users",
+    ),
     encryptionKey,
     totpIssuer: read(env, "KAFKEY_TOTP_ISSUER") ?? "Kafkey",
     metrics: {

@@ -9,16 +9,25 @@ import type {
   VerifiedAccessToken,
 } from "../modules/auth/index.js";
 import type { MfaService } from "../modules/mfa/index.js";
-import type { AccessService, PermissionService, Principal } from "../modules/permissions/index.js";
+import type { OrganizationService, MemberService } from "../modules/organizations/index.js";
+import {
+  type AccessService,
+  organizationGrants,
+  type OrganizationRefusal,
+  type PermissionService,
+  type Principal,
+} from "../modules/permissions/index.js";
 import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
 import type { Revocations, SessionService } from "../modules/sessions/index.js";
 import type { UserService } from "../modules/users/index.js";
 import { createRoleLoaders } from "../modules/roles/index.js";
 import type { PrismaClient } from "../platform/db/database.js";
+import type { ScopedClient, ScopedClients } from "../platform/db/scoped.js";
 import { clientOf } from "../platform/http/request-id.js";
+import { isUuid } from "../platform/uuid.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
-import { UnauthenticatedError } from "./errors.js";
+import { NotFoundError, UnauthenticatedError } from "./errors.js";
 import type { FieldRateLimiter } from "./rate-limit.js";
 
 /** The domain services, built once in app.ts. */
@@ -33,6 +42,15 @@ export interface Services {
   roles: RoleService;
   permissions: PermissionService;
   sessions: SessionService;
+  organizations: OrganizationService;
+  members: MemberService;
+}
+
+/** One organization's rows, as the caller may reach them. */
+export interface Tenant {
+  organizationId: string;
+  /** Sees only this organization's rows (src/platform/db/scoped.ts). */
+  db: ScopedClient;
 }
 
 /** Where a request comes from, for sessions and logs. */
@@ -54,6 +72,15 @@ export interface Context {
   limiter: FieldRateLimiter;
   /** The caller, loaded once per request; null when anonymous, the token is bad or the user is gone. */
   principal(): Promise<Principal | null>;
+  /** The organization the request acts in, as named (x-organization-id, else the token's org claim). */
+  organizationId: string | null;
+  /** Why the request cannot act in the organization it names (known once principal() ran). */
+  organizationProblem(): string | undefined;
+  /**
+   * The organization `organizationId` (default: the active one) with a client scoped to it, when the
+   * caller acts in it or holds a platform `orgs.*` permission; NOT_FOUND otherwise.
+   */
+  tenant(organizationId?: string | null): Promise<Tenant>;
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
   selfIds: Set<string>;
   services: Services;
@@ -64,6 +91,25 @@ export interface Context {
 function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   return match?.[1];
+}
+
+const REFUSALS: Record<OrganizationRefusal, string> = {
+  // Whether an organization one is not in exists is none of one's business.
+  not_found: "You are not a member of this organization",
+  not_member: "You are not a member of this organization",
+  suspended: "This organization is suspended",
+};
+
+/** The organization a request names: its `x-organization-id` header, else its token's `org` claim. */
+function requestedOrganization(
+  request: FastifyRequest,
+  token: VerifiedAccessToken | null,
+): { id: string | null; problem?: string } {
+  const header = request.headers["x-organization-id"];
+  if (header === undefined) return { id: token?.organizationId ?? null };
+  if (typeof header !== "string" || !isUuid(header.trim()))
+    return { id: null, problem: "x-organization-id is not a UUID" };
+  return { id: header.trim().toLowerCase() };
 }
 
 function tokenProblem(check: AccessTokenCheck | undefined, header: string | undefined): string | undefined {
@@ -77,6 +123,7 @@ export interface ContextDependencies {
   revocations: Revocations;
   limiter: FieldRateLimiter;
   prisma: PrismaClient;
+  scoped: ScopedClients;
   publicUrl: (request: FastifyRequest) => string;
   log: Logger;
 }
@@ -92,16 +139,20 @@ export function contextFactory(deps: ContextDependencies) {
     const token = check?.ok ? check.token : null;
     // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
     let problem = tokenProblem(check, request.headers.authorization);
+    const organization = requestedOrganization(request, token);
+    let organizationProblem = organization.problem;
     let principal: Promise<Principal | null> | undefined;
     const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
       const [revoked, loaded] = await Promise.all([
         deps.revocations.isRevoked(verified.jti, verified.sessionId),
-        deps.services.access.principal(verified.userId),
+        deps.services.access.principal(verified.userId, organization.id ?? undefined),
       ]);
       if (revoked) problem = "token revoked";
-      else if (!loaded) problem = "user disabled or deleted";
-      return revoked ? null : loaded;
+      else if (!loaded.principal) problem = "user disabled or deleted";
+      if (loaded.refusal) organizationProblem = REFUSALS[loaded.refusal];
+      return revoked ? null : loaded.principal;
     };
+    const principalOnce = () => (principal ??= token ? load(token) : Promise.resolve(null));
     const requestContext = currentRequestContext();
     if (requestContext && token) requestContext.userId = token.userId;
     return {
@@ -111,10 +162,18 @@ export function contextFactory(deps: ContextDependencies) {
       token,
       tokenProblem: () => problem,
       limiter: deps.limiter,
-      principal: () => (principal ??= token ? load(token) : Promise.resolve(null)),
+      principal: principalOnce,
+      organizationId: organization.id,
+      organizationProblem: () => organizationProblem,
+      async tenant(organizationId) {
+        const actor = await principalOnce();
+        const id = organizationId ?? actor?.organization?.id;
+        if (!actor || !id || organizationGrants(actor, id) === null) throw new NotFoundError("Organization");
+        return { organizationId: id, db: deps.scoped.of(id) };
+      },
       selfIds: new Set(token ? [token.userId] : []),
       services: deps.services,
-      loaders: createRoleLoaders(deps.prisma),
+      loaders: createRoleLoaders(deps.prisma, deps.scoped),
       log: deps.log,
     };
   };

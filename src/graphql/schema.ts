@@ -5,6 +5,7 @@ import { AuditResolver } from "../modules/audit/index.js";
 import { AuthResolver } from "../modules/auth/index.js";
 import { MfaResolver } from "../modules/mfa/index.js";
 import { OAuthResolver } from "../modules/oauth/index.js";
+import { MemberResolver, OrganizationResolver, OrganizationRoleResolver } from "../modules/organizations/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
 import { RoleResolver } from "../modules/roles/index.js";
 import { SessionResolver } from "../modules/sessions/index.js";
@@ -23,6 +24,9 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       MfaResolver,
       AuditResolver,
       OAuthResolver,
+      OrganizationResolver,
+      MemberResolver,
+      OrganizationRoleResolver,
     ],
     validate: { forbidUnknownValues: false },
   });

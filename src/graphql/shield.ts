@@ -5,6 +5,7 @@ import { auditRules } from "../modules/audit/index.js";
 import { authRules } from "../modules/auth/index.js";
 import { mfaRules } from "../modules/mfa/index.js";
 import { oauthRules } from "../modules/oauth/index.js";
+import { organizationRules } from "../modules/organizations/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
 import { roleRules } from "../modules/roles/index.js";
 import { sessionRules } from "../modules/sessions/index.js";
@@ -32,6 +33,7 @@ export const rules = merge(
   mfaRules,
   auditRules,
   oauthRules,
+  organizationRules,
   {
     PageInfo: { "*": allow },
   },

@@ -18,6 +18,13 @@ export class AuditEventFilter {
   @MaxLength(100)
   action?: string;
 
+  @Field(() => UUIDResolver, {
+    nullable: true,
+    description: "Only what happened in this organization. An organization admin always reads their own.",
+  })
+  @IsOptional()
+  organizationId?: string;
+
   @Field(() => DateTimeISOResolver, { nullable: true, description: "At or after" })
   @IsOptional()
   from?: Date;

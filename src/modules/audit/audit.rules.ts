@@ -1,8 +1,8 @@
 import { allow } from "graphql-shield";
-import { requirePermission } from "../permissions/index.js";
+import { platformOrOrganizationPermission } from "../permissions/index.js";
 
 export const auditRules = {
-  Query: { auditEvents: requirePermission("audit.read") },
+  Query: { auditEvents: platformOrOrganizationPermission("audit.read") },
   AuditEventConnection: { "*": allow },
   AuditEventEdge: { "*": allow },
   AuditEvent: { "*": allow },

@@ -18,12 +18,15 @@ export interface VerifiedAccessToken {
   sessionId: string;
   jti: string;
   expiresAt: Date;
+  /** The organization it acts in: its `org` claim (switchOrganization), else null. */
+  organizationId: string | null;
 }
 
 export type AccessTokenCheck = { ok: true; token: VerifiedAccessToken } | { ok: false; reason: string };
 
 /**
- * Signs and verifies access tokens: HS256 JWTs with `iss`, `aud`, `sub`, `jti`, `iat` and `exp`.
+ * Signs and verifies access tokens: HS256 JWTs with `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp`
+ * and, for a session acting in an organization, `org`.
  * The key is a `KeyObject`: jsonwebtoken verifies about 50x slower with a string secret.
  */
 export class AccessTokens {
@@ -36,9 +39,11 @@ export class AccessTokens {
     this.key = createSecretKey(Buffer.from(secret, "utf8"));
   }
 
-  sign(userId: string, sessionId: string): IssuedAccessToken {
+  /** @param organizationId the organization the token acts in, as its `org` claim. */
+  sign(userId: string, sessionId: string, organizationId: string | null = null): IssuedAccessToken {
     const jti = randomUUID();
-    const token = jwt.sign({ sid: sessionId }, this.key, {
+    const claims = organizationId === null ? { sid: sessionId } : { sid: sessionId, org: organizationId };
+    const token = jwt.sign(claims, this.key, {
       algorithm: "HS256",
       header: { alg: "HS256", typ: ACCESS_TOKEN_TYPE },
       issuer: this.options.issuer,
@@ -65,7 +70,8 @@ export class AccessTokens {
         typeof payload !== "object" ||
         !isUuid(payload.sub) ||
         !isUuid(payload.sid) ||
-        typeof payload.jti !== "string"
+        typeof payload.jti !== "string" ||
+        (payload.org !== undefined && !isUuid(payload.org))
       ) {
         return { ok: false, reason: "malformed token" };
       }
@@ -79,6 +85,7 @@ export class AccessTokens {
           sessionId: payload.sid,
           jti: payload.jti,
           expiresAt: new Date(payload.exp * 1000),
+          organizationId: (payload.org as string | undefined) ?? null,
         },
       };
     } catch (error) {

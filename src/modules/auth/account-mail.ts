@@ -1,21 +1,5 @@
 import type { Mail } from "../../platform/mail/mailer.js";
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function message(to: string, subject: string, greeting: string, lines: string[], action: string, link: string): Mail {
-  const text = [`Hello ${greeting},`, "", ...lines, "", link, "", "If this was not you, ignore this message.", ""].join(
-    "\n",
-  );
-  const html = `<!doctype html><html><body style="font-family:sans-serif">
-<p>Hello ${escapeHtml(greeting)},</p>
-${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join("\n")}
-<p><a href="${escapeHtml(link)}">${escapeHtml(action)}</a></p>
-<p style="color:#666">If this was not you, ignore this message.</p>
-</body></html>`;
-  return { to, subject, text, html };
-}
+import { message } from "../../platform/mail/message.js";
 
 /** The mail asking a new user to confirm their address. */
 export function verificationMail(appUrl: string, to: string, name: string, token: string, hours: number): Mail {

@@ -1,4 +1,5 @@
 import { Field, InputType } from "type-graphql";
+import { IsOptional, MaxLength } from "class-validator";
 import { DisplayName, EmailAddress } from "../users/index.js";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password.js";
 
@@ -16,4 +17,12 @@ export class SignUpInput {
   @Field(() => String)
   @DisplayName()
   displayName!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The token of an organization invitation sent to this address: the account joins it, verified.",
+  })
+  @IsOptional()
+  @MaxLength(200)
+  invitationToken?: string;
 }

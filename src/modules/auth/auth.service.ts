@@ -9,7 +9,7 @@ import {
 } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { asActor, type Principal, SystemRole } from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
@@ -64,6 +64,14 @@ export interface NewAccount {
   emailVerified?: boolean;
   /** Created from the operator's configuration (the first admin), not by the user signing up. */
   byOperator?: boolean;
+  /** An organization invitation to accept with the account, in the same transaction. */
+  invitationToken?: string;
+}
+
+/** Accepting organization invitations (the organizations module's MemberService). */
+export interface Invitations {
+  findPending(token: string): Promise<{ email: string }>;
+  accept(user: { id: string; email: string }, token: string, tx: Prisma.TransactionClient): Promise<string>;
 }
 
 export interface AuthDependencies {
@@ -77,6 +85,7 @@ export interface AuthDependencies {
   mfa: MfaService;
   kv: KeyValueStore;
   audit: AuditTrail;
+  invitations: Invitations;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
   log: Logger;
@@ -118,13 +127,17 @@ export class AuthService {
       passwordHash = await this.deps.passwords.hash(account.password);
     }
     return this.deps.prisma.$transaction(async (tx) => {
+      const roles = await tx.role.findMany({
+        where: { name: { in: account.roles }, organizationId: null },
+        select: { id: true },
+      });
       const user = await tx.user.create({
         data: {
           email,
           displayName: account.displayName.trim().slice(0, 100) || email,
           passwordHash,
           emailVerifiedAt: account.emailVerified ? new Date() : null,
-          roles: { create: account.roles.map((name) => ({ role: { connect: { name } } })) },
+          roles: { create: roles.map((role) => ({ roleId: role.id })) },
           socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
         },
       });
@@ -144,12 +157,29 @@ export class AuthService {
         },
         tx,
       );
+      if (account.invitationToken !== undefined) await this.deps.invitations.accept(user, account.invitationToken, tx);
       return user;
     });
   }
 
+  /**
+   * Creates an account and signs it in. With an invitation sent to its address, the account joins the
+   * organization, and its address counts as verified: the invitation came to it.
+   */
   async signUp(input: SignUpInput, client: ClientInfo): Promise<SignedIn> {
-    const user = await this.createAccount({ ...input, roles: [SystemRole.USER] });
+    const { invitationToken, ...fields } = input;
+    if (invitationToken !== undefined) {
+      const invitation = await this.deps.invitations.findPending(invitationToken);
+      if (invitation.email !== normalizeEmail(input.email)) {
+        throw new BadUserInputError([{ path: "invitationToken", message: "was sent to another email address" }]);
+      }
+    }
+    const user = await this.createAccount({
+      ...fields,
+      roles: [SystemRole.USER],
+      emailVerified: invitationToken !== undefined,
+      invitationToken,
+    });
     this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
     await this.deps.accountEmail.sendVerification(user);
     return this.result(user, await this.deps.sessions.start(user.id, client));
@@ -334,7 +364,7 @@ export class AuthService {
   }
 
   private result(user: UserRecord, refresh: IssuedRefreshToken): SignedIn {
-    const access = this.deps.tokens.sign(user.id, refresh.sessionId);
+    const access = this.deps.tokens.sign(user.id, refresh.sessionId, refresh.organizationId);
     return {
       mfaRequired: false,
       user,

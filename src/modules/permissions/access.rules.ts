@@ -2,8 +2,8 @@ import { allow } from "graphql-shield";
 import type { Context } from "../../graphql/context.js";
 import { ForbiddenError, UnauthenticatedError } from "../../graphql/errors.js";
 import { guardedRule } from "../../graphql/rule.js";
-import { can, type Principal } from "./access.js";
-import type { CatalogPermission } from "./catalog.js";
+import { can, canInOrganization, type Principal } from "./access.js";
+import type { CatalogPermission, OrganizationPermission } from "./catalog.js";
 
 /** Public fields: anyone may call them. */
 export const isPublic = allow;
@@ -48,6 +48,53 @@ export const selfOrPermission = once((key) =>
     ctx.selfIds.has(parent.id) ? true : check(await principalOrError(ctx), key),
   ),
 );
+
+/** Which organization a field acts on, given its parent and arguments; undefined for the active one. */
+export type OrganizationOf = (parent: any, args: Record<string, unknown>) => string | null | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- a rule sees whatever its field's parent is
+
+const NO_ORGANIZATION = "No active organization: call switchOrganization, or send x-organization-id";
+const NOT_ACTIVE = "Not the active organization: call switchOrganization, or send x-organization-id";
+
+/**
+ * The caller holds organization permission `key` inside the organization the field acts on (its
+ * `organizationOf`, else the active one). Membership grants count only inside the active organization;
+ * a platform `orgs.*` permission counts in every organization.
+ */
+export function organizationPermission(key: OrganizationPermission, organizationOf: OrganizationOf, name: string) {
+  const ruleName = `org-permission:${name}:${key}`;
+  let built = organizationRules.get(ruleName);
+  if (!built) {
+    built = guardedRule(ruleName, "strict", async (parent, args, ctx) => {
+      const principal = await principalOrError(ctx);
+      if (principal instanceof UnauthenticatedError) return principal;
+      const organizationId = organizationOf(parent, args) ?? principal.organization?.id;
+      if (!organizationId) return new ForbiddenError(key, ctx.organizationProblem() ?? NO_ORGANIZATION);
+      if (canInOrganization(principal, organizationId, key)) return true;
+      if (principal.organization?.id === organizationId) {
+        return new ForbiddenError(key, `Missing permission ${key} in this organization`);
+      }
+      return new ForbiddenError(key, ctx.organizationProblem() ?? NOT_ACTIVE);
+    });
+    organizationRules.set(ruleName, built);
+  }
+  return built;
+}
+
+const organizationRules = new Map<string, ReturnType<typeof guardedRule>>();
+
+/**
+ * The caller holds `key` through a platform role, or through a role in the active organization: the
+ * resolver then limits what it answers to that organization.
+ */
+export const platformOrOrganizationPermission = (key: OrganizationPermission & CatalogPermission) =>
+  guardedRule(`platform-or-org:${key}`, "contextual", async (_parent, _args, ctx) => {
+    const principal = await principalOrError(ctx);
+    if (principal instanceof UnauthenticatedError) return principal;
+    if (can(principal, key)) return true;
+    const active = principal.organization;
+    if (active && canInOrganization(principal, active.id, key)) return true;
+    return new ForbiddenError(key);
+  });
 
 export const accessRules = {
   Query: { myPermissions: isAuthenticated, can: isAuthenticated },

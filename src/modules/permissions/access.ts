@@ -2,30 +2,87 @@ import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Metrics } from "../../platform/observability/metrics.js";
-import { grantCovers } from "./catalog.js";
+import { grantCovers, isOrganizationAssignable } from "./catalog.js";
+
+/** The organization a request acts in, and what the caller may do inside it. */
+export interface ActiveOrganization {
+  id: string;
+  /** Their organization roles' grants, and what a platform `orgs.*` permission gives. */
+  grants: readonly string[];
+}
 
 /** A signed-in, active user and the permission grants of all their roles. */
 export interface Principal {
   userId: string;
   /** For audit events: who acted. */
   email: string;
+  /** The grants of their platform roles. */
   grants: readonly string[];
+  /**
+   * The organization this request acts in (the token's `org` claim, or `x-organization-id`), once
+   * membership (or a platform `orgs.*` permission) was checked; null otherwise.
+   */
+  organization: ActiveOrganization | null;
 }
+
+/** Why a request cannot act in the organization it named. */
+export type OrganizationRefusal = "not_found" | "not_member" | "suspended";
 
 /** The principal as the actor of an audit event. */
 export function asActor(principal: Principal): { id: string; email: string } {
   return { id: principal.userId, email: principal.email };
 }
 
-/** The one permission check: does `principal` hold `key`, directly or through a wildcard? */
+const covers = (grants: readonly string[], key: string) => grants.some((grant) => grantCovers(grant, key));
+
+/** The platform permission check: does `principal` hold `key` through a platform role? */
 export function can(principal: Principal, key: string): boolean {
-  return principal.grants.some((grant) => grantCovers(grant, key));
+  return covers(principal.grants, key);
 }
 
-/** The first of `keys` that `principal` does not hold, if any. */
-export function firstMissing(principal: Principal, keys: Iterable<string>): string | undefined {
-  for (const key of keys) if (!can(principal, key)) return key;
+/**
+ * What a platform permission gives inside every organization, with no membership: `orgs.manage`
+ * every organization permission, and the platform grants an organization role may carry (so a
+ * platform admin can put the application's own permissions into organization roles).
+ */
+function platformOrganizationGrants(principal: Principal): readonly string[] {
+  if (can(principal, "orgs.manage")) {
+    const assignable = can(principal, "*") ? ["*"] : principal.grants.filter(isOrganizationAssignable);
+    return ["org.*", "audit.read", ...assignable];
+  }
+  if (can(principal, "orgs.read")) return ["org.read", "org.members.read", "org.roles.read", "audit.read"];
+  return [];
+}
+
+/**
+ * The grants `principal` holds inside organization `organizationId`: through membership only while
+ * it is the active organization; through a platform `orgs.*` permission in any. Null when none.
+ */
+export function organizationGrants(principal: Principal, organizationId: string): readonly string[] | null {
+  if (principal.organization?.id === organizationId) return principal.organization.grants;
+  const platform = platformOrganizationGrants(principal);
+  return platform.length > 0 ? platform : null;
+}
+
+/** The organization check: does `principal` hold `key` inside organization `organizationId`? */
+export function canInOrganization(principal: Principal, organizationId: string, key: string): boolean {
+  return covers(organizationGrants(principal, organizationId) ?? [], key);
+}
+
+/** What `myPermissions` and `can()` answer: the platform's grants and the active organization's. */
+export function holdsNow(principal: Principal, key: string): boolean {
+  return can(principal, key) || covers(principal.organization?.grants ?? [], key);
+}
+
+/** The first of `keys` that `grants` do not cover, if any. */
+export function firstMissingGrant(grants: readonly string[], keys: Iterable<string>): string | undefined {
+  for (const key of keys) if (!covers(grants, key)) return key;
   return undefined;
+}
+
+/** The first of `keys` that `principal` does not hold through a platform role, if any. */
+export function firstMissing(principal: Principal, keys: Iterable<string>): string | undefined {
+  return firstMissingGrant(principal.grants, keys);
 }
 
 export interface AccessCacheOptions {
@@ -40,16 +97,31 @@ interface GrantRow {
   key: string | null;
 }
 
+interface MembershipRow {
+  status: string;
+  member: boolean;
+  key: string | null;
+}
+
+/** A user's standing in one organization. */
+type Membership = { refusal: OrganizationRefusal } | { refusal: null; grants: string[] };
+
+type PlatformPrincipal = Omit<Principal, "organization">;
+
 interface Cached<T> {
   value: T;
   /** The versions (user's, everyone's) the value was loaded at. */
   versions: string;
 }
 
+const keysOf = (rows: { key: string | null }[]) =>
+  [...new Set(rows.flatMap((r) => (r.key === null ? [] : [r.key])))].sort();
+
 /** Version counters outlive any cache entry by far; one that expires just forces a reload. */
 const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const EVERYONE = "access:version:all";
 const versionOf = (userId: string) => `access:version:user:${userId}`;
+const organizationVersionOf = (organizationId: string) => `access:version:org:${organizationId}`;
 
 /**
  * Loads principals, caching each user's grants in memory. Whatever changes a user's roles, a role's
@@ -58,7 +130,8 @@ const versionOf = (userId: string) => `access:version:user:${userId}`;
  * on any instance holds on every instance from the next request on.
  */
 export class AccessService {
-  private readonly principals: LRUCache<string, Cached<Principal | null>>;
+  private readonly principals: LRUCache<string, Cached<PlatformPrincipal | null>>;
+  private readonly memberships: LRUCache<string, Cached<Membership>>;
   private allKeys: Cached<Promise<string[]>> | undefined;
 
   constructor(
@@ -67,21 +140,66 @@ export class AccessService {
     private readonly options: AccessCacheOptions,
     private readonly metrics?: Metrics,
   ) {
-    this.principals = new LRUCache({ max: options.maxEntries, ttl: Math.max(options.ttlMs, 1) });
+    const cacheOptions = { max: options.maxEntries, ttl: Math.max(options.ttlMs, 1) };
+    this.principals = new LRUCache(cacheOptions);
+    this.memberships = new LRUCache(cacheOptions);
   }
 
-  /** The active user `userId` with their grants, or null when there is no such active user. */
-  async principal(userId: string): Promise<Principal | null> {
-    const versions = (await this.kv.getMany([versionOf(userId), EVERYONE])).join("/");
-    const cached = this.principals.get(userId);
+  /**
+   * The active user `userId` with their grants, or null when there is no such active user.
+   * @param organizationId the organization the request names; checked against membership.
+   * @returns with `refusal` saying why the request cannot act in that organization, if it cannot.
+   */
+  async principal(
+    userId: string,
+    organizationId?: string,
+  ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }> {
+    const [platform, membership] = await Promise.all([
+      this.cached(this.principals, userId, [versionOf(userId), EVERYONE], async () => {
+        const { active, email, grants } = await this.load(userId);
+        return active ? { userId, email, grants } : null;
+      }),
+      organizationId === undefined
+        ? undefined
+        : this.cached(
+            this.memberships,
+            `${userId}/${organizationId}`,
+            [versionOf(userId), EVERYONE, organizationVersionOf(organizationId)],
+            () => this.loadMembership(userId, organizationId),
+          ),
+    ]);
+    if (!platform) return { principal: null };
+    const principal: Principal = { ...platform, organization: null };
+    if (organizationId === undefined || !membership) return { principal };
+    const viaPlatform = platformOrganizationGrants(principal);
+    if (membership.refusal === null) {
+      principal.organization = { id: organizationId, grants: [...new Set([...membership.grants, ...viaPlatform])] };
+      return { principal };
+    }
+    // A platform admin acts in any organization that exists, suspended ones included.
+    if (membership.refusal !== "not_found" && viaPlatform.length > 0) {
+      principal.organization = { id: organizationId, grants: viaPlatform };
+      return { principal };
+    }
+    return { principal, refusal: membership.refusal };
+  }
+
+  /** `load()`'s value, from memory while none of `versionKeys` changed. */
+  private async cached<T>(
+    cache: LRUCache<string, Cached<T>>,
+    key: string,
+    versionKeys: string[],
+    load: () => Promise<T>,
+  ): Promise<T> {
+    const versions = (await this.kv.getMany(versionKeys)).join("/");
+    const cached = cache.get(key);
     const hit = cached?.versions === versions;
     this.metrics?.permissionCache.add(1, { result: hit ? "hit" : "miss" });
     if (hit) return cached!.value;
-    const { active, email, grants } = await this.load(userId);
-    const principal = active ? { userId, email, grants } : null;
+    const value = await load();
     // Cached under the versions read before loading: a change racing the load forces another one.
-    if (this.options.ttlMs > 0) this.principals.set(userId, { value: principal, versions });
-    return principal;
+    if (this.options.ttlMs > 0) cache.set(key, { value, versions });
+    return value;
   }
 
   /** The grants of `userId`, whatever their status (empty for no such user). Not cached. */
@@ -90,22 +208,40 @@ export class AccessService {
   }
 
   private async load(userId: string): Promise<{ active: boolean; email: string; grants: string[] }> {
+    // Only platform roles count here: an organization role's grants count inside its organization.
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
       SELECT u."status"::text AS "status", u."email", p."key"
       FROM "users" u
       LEFT JOIN "user_roles" ur ON ur."user_id" = u."id"
-      LEFT JOIN "role_permissions" rp ON rp."role_id" = ur."role_id"
+      LEFT JOIN "roles" r ON r."id" = ur."role_id" AND r."organization_id" IS NULL
+      LEFT JOIN "role_permissions" rp ON rp."role_id" = r."id"
       LEFT JOIN "permissions" p ON p."id" = rp."permission_id"
       WHERE u."id" = ${userId}::uuid`;
     const active = rows.length > 0 && rows[0]!.status === "active";
-    const grants = [...new Set(rows.flatMap((r) => (r.key === null ? [] : [r.key])))].sort();
-    return { active, email: rows[0]?.email ?? "", grants };
+    return { active, email: rows[0]?.email ?? "", grants: keysOf(rows) };
   }
 
-  /** Every stored permission key `principal` holds, wildcards expanded, sorted. */
+  private async loadMembership(userId: string, organizationId: string): Promise<Membership> {
+    const rows = await this.prisma.$queryRaw<MembershipRow[]>`
+      SELECT o."status"::text AS "status", (m."user_id" IS NOT NULL) AS "member", p."key"
+      FROM "organizations" o
+      LEFT JOIN "organization_members" m ON m."organization_id" = o."id" AND m."user_id" = ${userId}::uuid
+      LEFT JOIN "organization_member_roles" mr
+        ON mr."organization_id" = m."organization_id" AND mr."user_id" = m."user_id"
+      LEFT JOIN "role_permissions" rp ON rp."role_id" = mr."role_id"
+      LEFT JOIN "permissions" p ON p."id" = rp."permission_id"
+      WHERE o."id" = ${organizationId}::uuid`;
+    const first = rows[0];
+    if (!first) return { refusal: "not_found" };
+    if (!first.member) return { refusal: "not_member" };
+    if (first.status !== "active") return { refusal: "suspended" };
+    return { refusal: null, grants: keysOf(rows) };
+  }
+
+  /** Every stored permission key `principal` holds now (platform and active organization), sorted. */
   async effectivePermissions(principal: Principal): Promise<string[]> {
     const keys = await this.permissionKeys();
-    return keys.filter((key) => can(principal, key));
+    return keys.filter((key) => holdsNow(principal, key));
   }
 
   private async permissionKeys(): Promise<string[]> {
@@ -123,6 +259,11 @@ export class AccessService {
   /** A user's roles or status changed. */
   async invalidateUser(userId: string): Promise<void> {
     await this.kv.increment(versionOf(userId), VERSION_TTL_MS);
+  }
+
+  /** An organization's roles' permissions or its status changed, or it was deleted. */
+  async invalidateOrganization(organizationId: string): Promise<void> {
+    await this.kv.increment(organizationVersionOf(organizationId), VERSION_TTL_MS);
   }
 
   /** A role's permissions, or the permissions themselves, changed: every user may be affected. */

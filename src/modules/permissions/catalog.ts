@@ -1,6 +1,18 @@
+/** The permissions that count inside one organization, held through its roles (see below). */
+const ORGANIZATION_KEYS = [
+  "org.read",
+  "org.update",
+  "org.delete",
+  "org.members.read",
+  "org.members.invite",
+  "org.members.remove",
+  "org.roles.read",
+  "org.roles.manage",
+] as const;
+
 /**
- * Every permission Kafkey's own API checks, declared once. The init migration seeds them; they cannot
- * be renamed or deleted. `*` holds every permission; `roles.*` every `roles.<action>`.
+ * Every permission Kafkey's own API checks, declared once. The migrations seed them; they cannot be
+ * renamed or deleted. `*` holds every permission; `roles.*` every `roles.<action>`.
  */
 export const PERMISSION_CATALOG = [
   "*",
@@ -16,6 +28,10 @@ export const PERMISSION_CATALOG = [
   "permissions.update",
   "permissions.delete",
   "audit.read",
+  "orgs.read",
+  "orgs.create",
+  "orgs.manage",
+  ...ORGANIZATION_KEYS,
 ] as const;
 
 export type CatalogPermission = (typeof PERMISSION_CATALOG)[number];
@@ -25,6 +41,49 @@ const catalog: ReadonlySet<string> = new Set(PERMISSION_CATALOG);
 export function isCatalogPermission(key: string): boolean {
   return catalog.has(key);
 }
+
+/**
+ * The permissions that count inside one organization, held through its roles. `audit.read` is also a
+ * platform permission: held through a platform role it reads the whole trail, through an organization
+ * role only that organization's events.
+ */
+export const ORGANIZATION_PERMISSIONS = [
+  ...ORGANIZATION_KEYS,
+  "audit.read",
+] as const satisfies readonly CatalogPermission[];
+
+export type OrganizationPermission = (typeof ORGANIZATION_PERMISSIONS)[number];
+
+/** The catalog permissions that only a platform role can carry. */
+const PLATFORM_ONLY = PERMISSION_CATALOG.filter(
+  (key) => key !== "*" && !(ORGANIZATION_PERMISSIONS as readonly string[]).includes(key),
+);
+
+/**
+ * Whether an organization role may carry `key`: the organization permissions, and permissions an
+ * application defined for itself; never `*` or anything that covers a platform permission.
+ */
+export function isOrganizationAssignable(key: string): boolean {
+  return key !== "*" && !PLATFORM_ONLY.some((platformKey) => grantCovers(key, platformKey));
+}
+
+/** The roles every organization starts with, and what they carry. */
+export const ORGANIZATION_ROLES = {
+  owner: {
+    description: "Owns the organization: every organization permission, deleting it included",
+    permissions: ORGANIZATION_PERMISSIONS,
+  },
+  admin: {
+    description: "Runs the organization: its members, invitations and roles",
+    permissions: ORGANIZATION_PERMISSIONS.filter((key) => key !== "org.delete"),
+  },
+  member: {
+    description: "Belongs to the organization and sees who else does",
+    permissions: ["org.read", "org.members.read"],
+  },
+} as const satisfies Record<string, { description: string; permissions: readonly OrganizationPermission[] }>;
+
+export type OrganizationRoleName = keyof typeof ORGANIZATION_ROLES;
 
 /** The system roles the init migration seeds. */
 export const SystemRole = { ADMIN: "admin", USER: "user" } as const;

@@ -1,7 +1,36 @@
-export { AccessService, asActor, can, firstMissing, type Principal } from "./access.js";
-export { accessRules, isAuthenticated, isPublic, requirePermission, selfOrPermission } from "./access.rules.js";
+export {
+  AccessService,
+  type ActiveOrganization,
+  asActor,
+  can,
+  canInOrganization,
+  firstMissing,
+  firstMissingGrant,
+  holdsNow,
+  organizationGrants,
+  type OrganizationRefusal,
+  type Principal,
+} from "./access.js";
+export {
+  accessRules,
+  isAuthenticated,
+  isPublic,
+  organizationPermission,
+  platformOrOrganizationPermission,
+  requirePermission,
+  selfOrPermission,
+} from "./access.rules.js";
 export { AccessResolver } from "./access.resolver.js";
-export { PERMISSION_CATALOG, SystemRole, isCatalogPermission } from "./catalog.js";
+export {
+  ORGANIZATION_PERMISSIONS,
+  ORGANIZATION_ROLES,
+  type OrganizationPermission,
+  type OrganizationRoleName,
+  PERMISSION_CATALOG,
+  SystemRole,
+  isCatalogPermission,
+  isOrganizationAssignable,
+} from "./catalog.js";
 export { PermissionResolver } from "./permission.resolver.js";
 export { permissionRules } from "./permission.rules.js";
 export { PermissionService } from "./permission.service.js";

@@ -7,19 +7,19 @@ import { Role } from "./role.type.js";
 
 @Resolver(() => Role)
 export class RoleResolver {
-  @Query(() => [Role], { description: "Every role, by name. Needs roles.read." })
+  @Query(() => [Role], { description: "Every platform role, by name. Needs roles.read." })
   roles(@Ctx() ctx: Context) {
-    return ctx.services.roles.list();
+    return ctx.services.roles.list(ctx.services.roles.platform);
   }
 
   @Query(() => Role, { description: "Needs roles.read." })
   role(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    return ctx.services.roles.get(id);
+    return ctx.services.roles.get(ctx.services.roles.platform, id);
   }
 
   @Mutation(() => Role, { description: "Needs roles.create, and every permission given to the role." })
   async createRole(@Arg("input", () => CreateRoleInput) input: CreateRoleInput, @Ctx() ctx: Context) {
-    return ctx.services.roles.create(await actorOf(ctx), input);
+    return ctx.services.roles.create(await actorOf(ctx), ctx.services.roles.platform, input);
   }
 
   @Mutation(() => Role, { description: "Needs roles.update. System roles keep their name." })
@@ -28,14 +28,14 @@ export class RoleResolver {
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.roles.update(await actorOf(ctx), id, input);
+    return ctx.services.roles.update(await actorOf(ctx), ctx.services.roles.platform, id, input);
   }
 
   @Mutation(() => Boolean, {
     description: "Needs roles.delete, and every permission the role carries. System roles cannot be deleted.",
   })
   async deleteRole(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
-    return ctx.services.roles.delete(await actorOf(ctx), id);
+    return ctx.services.roles.delete(await actorOf(ctx), ctx.services.roles.platform, id);
   }
 
   @Mutation(() => Role, {
@@ -46,7 +46,7 @@ export class RoleResolver {
     @Arg("permissionIds", () => [UUIDResolver]) permissionIds: string[],
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.roles.setPermissions(await actorOf(ctx), roleId, permissionIds);
+    return ctx.services.roles.setPermissions(await actorOf(ctx), ctx.services.roles.platform, roleId, permissionIds);
   }
 
   @FieldResolver(() => [Permission])

@@ -1,9 +1,17 @@
 import type { Role as RoleRecord } from "../../generated/prisma/client.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
-import { type AccessService, asActor, firstMissing, type Principal } from "../permissions/index.js";
+import type { ScopedClient } from "../../platform/db/scoped.js";
+import {
+  type AccessService,
+  asActor,
+  firstMissingGrant,
+  isOrganizationAssignable,
+  organizationGrants,
+  type Principal,
+} from "../permissions/index.js";
 import type { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
 
 type Tx = Prisma.TransactionClient;
@@ -29,36 +37,49 @@ async function audited(tx: Tx, roleId: string): Promise<AuditedRole | null> {
 }
 
 /**
- * Roles and their permissions. Nobody can hand out what they do not hold: changing a role's
- * permissions, or granting a role, needs the caller to hold every permission concerned.
+ * Where roles live: the platform's own (`organizationId` null: admin, user, ...), or one
+ * organization's. `db` sees only that realm's roles.
+ */
+export interface RoleRealm {
+  organizationId: string | null;
+  db: ScopedClient;
+}
+
+/** An organization's owner role keeps every organization permission: nobody can lock the owners out. */
+const FIXED_ROLE = "owner";
+
+/**
+ * Roles and their permissions, in the platform or in one organization. Nobody can hand out what they
+ * do not hold: changing a role's permissions, or granting a role, needs the caller to hold every
+ * permission concerned, in that realm.
  */
 export class RoleService {
+  /** The platform's own roles. */
+  readonly platform: RoleRealm;
+
   constructor(
     private readonly prisma: PrismaClient,
+    platformDb: ScopedClient,
     private readonly access: AccessService,
     private readonly audit: AuditTrail,
-  ) {}
-
-  list(): Promise<RoleRecord[]> {
-    return this.prisma.role.findMany({ orderBy: { name: "asc" } });
+  ) {
+    this.platform = { organizationId: null, db: platformDb };
   }
 
-  async get(id: string): Promise<RoleRecord> {
-    const role = await this.prisma.role.findUnique({ where: { id } });
+  list(realm: RoleRealm): Promise<RoleRecord[]> {
+    return realm.db.role.findMany({ orderBy: { name: "asc" } });
+  }
+
+  async get(realm: RoleRealm, id: string): Promise<RoleRecord> {
+    const role = await realm.db.role.findUnique({ where: { id } });
     if (!role) throw new NotFoundError("Role");
     return role;
   }
 
-  async findByName(name: string): Promise<RoleRecord> {
-    const role = await this.prisma.role.findUnique({ where: { name } });
-    if (!role) throw new NotFoundError("Role");
-    return role;
-  }
-
-  async create(actor: Principal, input: CreateRoleInput): Promise<RoleRecord> {
+  async create(actor: Principal, realm: RoleRealm, input: CreateRoleInput): Promise<RoleRecord> {
     const permissionIds = [...new Set(input.permissionIds)];
-    this.requireHeld(actor, await this.keysOf(permissionIds));
-    return this.prisma.$transaction(async (tx) => {
+    this.requireHeld(actor, realm, await this.keysOf(realm, permissionIds));
+    return realm.db.$transaction(async (tx) => {
       const role = await tx.role.create({
         data: {
           name: input.name,
@@ -66,46 +87,54 @@ export class RoleService {
           permissions: { create: permissionIds.map((permissionId) => ({ permissionId })) },
         },
       });
-      await this.record(tx, actor, "role.created", role.id, null);
+      await this.record(tx, actor, realm, "role.created", role.id, null);
       return role;
     });
   }
 
-  async update(actor: Principal, id: string, input: UpdateRoleInput): Promise<RoleRecord> {
-    const role = await this.get(id);
+  async update(actor: Principal, realm: RoleRealm, id: string, input: UpdateRoleInput): Promise<RoleRecord> {
+    const role = await this.get(realm, id);
     if (role.isSystem && input.name !== undefined && input.name !== role.name) {
       throw new ConflictError(`${role.name} is a system role and keeps its name`, "SYSTEM_ROLE");
     }
-    return this.prisma.$transaction(async (tx) => {
+    return realm.db.$transaction(async (tx) => {
       const before = await audited(tx, id);
       const updated = await tx.role.update({
         where: { id },
         data: { name: input.name, description: input.description },
       });
-      await this.record(tx, actor, "role.updated", id, before);
+      await this.record(tx, actor, realm, "role.updated", id, before);
       return updated;
     });
   }
 
   /** Deleting a role takes its permissions from every holder: the caller must hold them all. */
-  async delete(actor: Principal, id: string): Promise<boolean> {
-    const role = await this.requireGrantable(actor, id);
+  async delete(actor: Principal, realm: RoleRealm, id: string): Promise<boolean> {
+    const role = await this.requireGrantable(actor, realm, id);
     if (role.isSystem) throw new ConflictError(`${role.name} is a system role and cannot be deleted`, "SYSTEM_ROLE");
-    await this.prisma.$transaction(async (tx) => {
+    await realm.db.$transaction(async (tx) => {
       const before = await audited(tx, id);
       await tx.role.delete({ where: { id } });
-      await this.record(tx, actor, "role.deleted", id, before);
+      await this.record(tx, actor, realm, "role.deleted", id, before);
     });
-    await this.access.invalidateAll();
+    await this.invalidate(realm);
     return true;
   }
 
   /** Replaces the role's permissions; the caller must hold each one added or removed. */
-  async setPermissions(actor: Principal, roleId: string, permissionIds: string[]): Promise<RoleRecord> {
-    const role = await this.get(roleId);
-    const wanted = new Map((await this.permissionsByIds([...new Set(permissionIds)])).map((p) => [p.id, p.key]));
+  async setPermissions(
+    actor: Principal,
+    realm: RoleRealm,
+    roleId: string,
+    permissionIds: string[],
+  ): Promise<RoleRecord> {
+    const role = await this.get(realm, roleId);
+    if (realm.organizationId !== null && role.isSystem && role.name === FIXED_ROLE) {
+      throw new ConflictError("The owner role keeps every organization permission", "SYSTEM_ROLE");
+    }
+    const wanted = new Map((await this.permissionsByIds(realm, [...new Set(permissionIds)])).map((p) => [p.id, p.key]));
     const current = new Map(
-      (await this.prisma.rolePermission.findMany({ where: { roleId }, include: { permission: true } })).map((rp) => [
+      (await realm.db.rolePermission.findMany({ where: { roleId }, include: { permission: true } })).map((rp) => [
         rp.permissionId,
         rp.permission.key,
       ]),
@@ -114,59 +143,92 @@ export class RoleService {
     const removed = [...current].filter(([id]) => !wanted.has(id));
     this.requireHeld(
       actor,
+      realm,
       [...added, ...removed].map(([, key]) => key),
     );
-    await this.prisma.$transaction(async (tx) => {
+    await realm.db.$transaction(async (tx) => {
       const before = await audited(tx, roleId);
       await tx.rolePermission.deleteMany({ where: { roleId, permissionId: { in: removed.map(([id]) => id) } } });
       await tx.rolePermission.createMany({
         data: added.map(([permissionId]) => ({ roleId, permissionId })),
         skipDuplicates: true,
       });
-      await this.record(tx, actor, "role.permissions_changed", roleId, before);
+      await this.record(tx, actor, realm, "role.permissions_changed", roleId, before);
     });
-    await this.access.invalidateAll();
+    await this.invalidate(realm);
     return role;
   }
 
-  /** The role `roleId`, after checking that `actor` holds every permission it carries. */
-  async requireGrantable(actor: Principal, roleId: string): Promise<RoleRecord> {
-    const role = await this.prisma.role.findUnique({
+  /** The role `roleId` of `realm`, after checking that `actor` holds every permission it carries there. */
+  async requireGrantable(actor: Principal, realm: RoleRealm, roleId: string): Promise<RoleRecord> {
+    const role = await realm.db.role.findUnique({
       where: { id: roleId },
       include: { permissions: { include: { permission: true } } },
     });
     if (!role) throw new NotFoundError("Role");
     this.requireHeld(
       actor,
+      realm,
       role.permissions.map((rp) => rp.permission.key),
     );
     const { permissions: _permissions, ...record } = role;
     return record;
   }
 
-  /** Records a change of role `roleId`, comparing `before` with the role as it is now in `tx`. */
-  private async record(tx: Tx, actor: Principal, action: string, roleId: string, before: AuditedRole | null) {
-    const changes = changesBetween(before, await audited(tx, roleId), AUDITED_FIELDS);
-    await this.audit.record({ action, actor: asActor(actor), target: { type: "role", id: roleId }, changes }, tx);
+  /** Users' grants through this realm's roles may have changed. */
+  private invalidate(realm: RoleRealm): Promise<void> {
+    return realm.organizationId === null
+      ? this.access.invalidateAll()
+      : this.access.invalidateOrganization(realm.organizationId);
   }
 
-  private requireHeld(actor: Principal, keys: string[]): void {
-    const missing = firstMissing(actor, keys);
+  /** Records a change of role `roleId`, comparing `before` with the role as it is now in `tx`. */
+  private async record(
+    tx: Tx,
+    actor: Principal,
+    realm: RoleRealm,
+    action: string,
+    roleId: string,
+    before: AuditedRole | null,
+  ) {
+    const changes = changesBetween(before, await audited(tx, roleId), AUDITED_FIELDS);
+    const target = { type: "role", id: roleId };
+    await this.audit.record(
+      { action, actor: asActor(actor), target, changes, organizationId: realm.organizationId },
+      tx,
+    );
+  }
+
+  /** Refuses unless `actor` holds every one of `keys` in `realm`. */
+  private requireHeld(actor: Principal, realm: RoleRealm, keys: string[]): void {
+    const grants =
+      realm.organizationId === null ? actor.grants : (organizationGrants(actor, realm.organizationId) ?? []);
+    const missing = firstMissingGrant(grants, keys);
     if (missing !== undefined)
       throw new ForbiddenError(missing, `You cannot grant or revoke ${missing}: you do not hold it`);
   }
 
-  private async keysOf(permissionIds: string[]): Promise<string[]> {
-    return (await this.permissionsByIds(permissionIds)).map((p) => p.key);
+  private async keysOf(realm: RoleRealm, permissionIds: string[]): Promise<string[]> {
+    return (await this.permissionsByIds(realm, permissionIds)).map((p) => p.key);
   }
 
-  private async permissionsByIds(ids: string[]): Promise<{ id: string; key: string }[]> {
+  /** The permissions `ids`; in an organization, only those its roles may carry. */
+  private async permissionsByIds(realm: RoleRealm, ids: string[]): Promise<{ id: string; key: string }[]> {
     if (ids.length === 0) return [];
     const found = await this.prisma.permission.findMany({
       where: { id: { in: ids } },
       select: { id: true, key: true },
     });
     if (found.length !== ids.length) throw new NotFoundError("Permission");
+    const platformOnly = realm.organizationId === null ? [] : found.filter((p) => !isOrganizationAssignable(p.key));
+    if (platformOnly.length > 0) {
+      throw new BadUserInputError([
+        {
+          path: "permissionIds",
+          message: `${platformOnly.map((p) => p.key).join(", ")} cannot be given to an organization role`,
+        },
+      ]);
+    }
     return found;
   }
 }

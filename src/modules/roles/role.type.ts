@@ -2,10 +2,16 @@ import { Field, ObjectType } from "type-graphql";
 import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
 import { Permission } from "../permissions/index.js";
 
-@ObjectType({ description: "A named set of permissions, granted to users." })
+@ObjectType({ description: "A named set of permissions, granted to users: a platform role, or one organization's." })
 export class Role {
   @Field(() => UUIDResolver)
   id!: string;
+
+  @Field(() => UUIDResolver, {
+    nullable: true,
+    description: "The organization it belongs to; null for a platform role",
+  })
+  organizationId!: string | null;
 
   @Field(() => String)
   name!: string;
@@ -13,7 +19,9 @@ export class Role {
   @Field(() => String)
   description!: string;
 
-  @Field(() => Boolean, { description: "System roles cannot be renamed or deleted." })
+  @Field(() => Boolean, {
+    description: "System roles (admin, user; an organization's owner, admin, member) cannot be renamed or deleted.",
+  })
   isSystem!: boolean;
 
   @Field(() => DateTimeISOResolver)

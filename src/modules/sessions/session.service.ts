@@ -12,6 +12,8 @@ export interface IssuedRefreshToken {
   sessionId: string;
   token: string;
   expiresAt: Date;
+  /** The organization the session acts in: its access tokens carry it. */
+  organizationId: string | null;
 }
 
 export type RevokeReason =
@@ -65,8 +67,25 @@ export class SessionService {
         select: { id: true },
       });
       if (audit) await this.audit.record(audit, tx);
-      return this.issue(tx, userId, session.id, client, expiresAt);
+      return { ...(await this.issue(tx, userId, session.id, client, expiresAt)), organizationId: null };
     });
+  }
+
+  /**
+   * Makes the session act in `organizationId` (null: in none) from now on: its next access tokens
+   * carry it. @returns false when it is not the user's running session.
+   */
+  async actIn(userId: string, sessionId: string, organizationId: string | null): Promise<boolean> {
+    const { count } = await this.prisma.session.updateMany({
+      where: { id: sessionId, userId, revokedAt: null },
+      data: { organizationId },
+    });
+    return count === 1;
+  }
+
+  /** The user's sessions stop acting in an organization they left or were removed from. */
+  async leave(userId: string, organizationId: string): Promise<void> {
+    await this.prisma.session.updateMany({ where: { userId, organizationId }, data: { organizationId: null } });
   }
 
   /**
@@ -186,11 +205,12 @@ export class SessionService {
       if (claimed.count !== 1) throw invalidRefreshToken();
       const issued = await this.issue(tx, current.userId, current.familyId, client, expiresAt);
       await tx.refreshToken.update({ where: { id: current.id }, data: { replacedById: issued.tokenId } });
-      await tx.session.update({
+      const session = await tx.session.update({
         where: { id: current.familyId },
         data: { lastUsedAt: now, expiresAt, ip: client.ip, userAgent: client.userAgent },
+        select: { organizationId: true },
       });
-      return issued;
+      return { ...issued, organizationId: session.organizationId };
     });
   }
 
@@ -200,7 +220,7 @@ export class SessionService {
     sessionId: string,
     client: ClientInfo,
     expiresAt: Date,
-  ): Promise<IssuedRefreshToken & { tokenId: string }> {
+  ): Promise<Omit<IssuedRefreshToken, "organizationId"> & { tokenId: string }> {
     const token = randomToken();
     const { id } = await tx.refreshToken.create({
       data: {

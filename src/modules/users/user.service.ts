@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/erro
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import { lockRow, type PrismaClient } from "../../platform/db/database.js";
+import { likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
 import { type AccessService, asActor, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
@@ -21,11 +21,6 @@ const userTarget = (id: string) => ({ type: "user", id });
 async function roleNames(tx: Tx, userId: string): Promise<string[]> {
   const held = await tx.userRole.findMany({ where: { userId }, select: { role: { select: { name: true } } } });
   return held.map((ur) => ur.role.name).sort();
-}
-
-/** A LIKE pattern matching `text` literally: Prisma's `contains` does not escape `%` and `_`. */
-function likeLiteral(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export function normalizeEmail(email: string): string {
@@ -123,7 +118,7 @@ export class UserService {
   /** Grants a role; the actor must hold every permission the role carries. Idempotent. */
   async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
     const user = await this.get(userId);
-    await this.roles.requireGrantable(actor, roleId);
+    await this.roles.requireGrantable(actor, this.roles.platform, roleId);
     await this.prisma.$transaction(async (tx) => {
       await lockRow(tx, "users", userId);
       const before = await roleNames(tx, userId);
@@ -141,7 +136,7 @@ export class UserService {
   /** Takes a role away; the actor must hold every permission the role carries. Idempotent. */
   async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
     const user = await this.get(userId);
-    const role = await this.roles.requireGrantable(actor, roleId);
+    const role = await this.roles.requireGrantable(actor, this.roles.platform, roleId);
     await this.prisma.$transaction(async (tx) => {
       await lockRow(tx, "users", userId);
       if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
@@ -183,7 +178,10 @@ export class UserService {
    * row is locked first, so two such changes at once cannot each see the other admin still there.
    */
   private async keepAnAdmin(tx: Tx, userId: string): Promise<void> {
-    const admin = await tx.role.findUnique({ where: { name: SystemRole.ADMIN }, select: { id: true } });
+    const admin = await tx.role.findFirst({
+      where: { name: SystemRole.ADMIN, organizationId: null },
+      select: { id: true },
+    });
     if (!admin) return;
     await lockRow(tx, "roles", admin.id);
     const holds = await tx.userRole.count({ where: { roleId: admin.id, userId, user: { status: "active" } } });

@@ -76,6 +76,8 @@ export interface AuditFilter {
   actorId?: string;
   targetId?: string;
   action?: string;
+  /** Only what happened in this organization. */
+  organizationId?: string;
   from?: Date;
   to?: Date;
 }

@@ -12,6 +12,8 @@ export interface AuditEntry {
   actor?: { id: string | null; email: string | null };
   target?: AuditTarget;
   changes?: AuditChange[];
+  /** The organization it happened in, if any. */
+  organizationId?: string | null;
 }
 
 /** An action a user did to their own account. */
@@ -51,7 +53,7 @@ export class AuditTrail {
       target: entry.target ?? null,
       changes: entry.changes ?? [],
       requestId: request?.requestId ?? null,
-      organizationId: null,
+      organizationId: entry.organizationId ?? null,
     };
     await tx.auditOutbox.create({
       data: { id: event.id, event: toStored(event) as unknown as Prisma.InputJsonObject },

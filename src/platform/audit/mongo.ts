@@ -60,6 +60,7 @@ export function mongoQuery(filter: AuditFilter, cursor?: AuditCursor): Filter<Au
   if (filter.actorId) query["actor.id"] = new UUID(filter.actorId);
   if (filter.targetId) query["target.id"] = new UUID(filter.targetId);
   if (filter.action) query.action = filter.action;
+  if (filter.organizationId) query.organizationId = new UUID(filter.organizationId);
   if (filter.from || filter.to)
     query.at = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lt: filter.to }) };
   if (cursor) {
@@ -135,6 +136,7 @@ export class MongoAuditSink implements AuditSink {
         { key: { "actor.id": 1, at: -1, _id: -1 }, name: "actor_id" },
         { key: { "target.id": 1, at: -1, _id: -1 }, name: "target_id" },
         { key: { action: 1, at: -1, _id: -1 }, name: "action" },
+        { key: { organizationId: 1, at: -1, _id: -1 }, name: "organization_id" },
       ]);
     })().catch((error: unknown) => {
       this.ready = undefined;

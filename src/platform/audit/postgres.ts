@@ -96,6 +96,7 @@ export class PostgresAuditSink implements AuditSink {
     if (filter.actorId) condition((p) => `"actor_id" = ${p}::uuid`, filter.actorId);
     if (filter.targetId) condition((p) => `"target_id" = ${p}::uuid`, filter.targetId);
     if (filter.action) condition((p) => `"action" = ${p}`, filter.action);
+    if (filter.organizationId) condition((p) => `"organization_id" = ${p}::uuid`, filter.organizationId);
     if (filter.from) condition((p) => `"at" >= ${p}::timestamptz`, filter.from.toISOString());
     if (filter.to) condition((p) => `"at" < ${p}::timestamptz`, filter.to.toISOString());
     if (cursor) {

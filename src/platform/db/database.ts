@@ -33,11 +33,20 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | undefined)?.code === "P2002";
 }
 
+/** A LIKE pattern matching `text` literally: Prisma's `contains` does not escape `%` and `_`. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 /**
  * Locks a row until the transaction ends: concurrent changes of it queue, so what each reads before
  * changing it (the "before" of an audit event, the admins left) is still true when it commits.
  */
-export async function lockRow(tx: Prisma.TransactionClient, table: "users" | "roles", id: string): Promise<void> {
+export async function lockRow(
+  tx: Prisma.TransactionClient,
+  table: "users" | "roles" | "organizations",
+  id: string,
+): Promise<void> {
   await tx.$queryRawUnsafe(`SELECT 1 FROM "${table}" WHERE "id" = $1::uuid FOR UPDATE`, id);
 }
 

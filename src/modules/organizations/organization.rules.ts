@@ -1,0 +1,58 @@
+import { allow } from "graphql-shield";
+import {
+  isAuthenticated,
+  isPublic,
+  organizationPermission,
+  type OrganizationPermission,
+  requirePermission,
+} from "../permissions/index.js";
+
+/** A root field acting on its `organizationId` argument, else the active organization. */
+const inArgument = (key: OrganizationPermission) =>
+  organizationPermission(key, (_parent, args) => args.organizationId as string | undefined, "argument");
+
+export const organizationRules = {
+  Query: {
+    organizations: isAuthenticated,
+    allOrganizations: requirePermission("orgs.read"),
+    organization: organizationPermission("org.read", (_parent, args) => args.id as string, "id"),
+    activeOrganization: isAuthenticated,
+    members: inArgument("org.members.read"),
+    invitations: inArgument("org.members.read"),
+    invitation: isPublic,
+    organizationRoles: inArgument("org.roles.read"),
+  },
+  Mutation: {
+    createOrganization: isAuthenticated,
+    updateOrganization: inArgument("org.update"),
+    deleteOrganization: inArgument("org.delete"),
+    switchOrganization: isAuthenticated,
+    inviteMember: inArgument("org.members.invite"),
+    revokeInvitation: inArgument("org.members.invite"),
+    acceptInvitation: isAuthenticated,
+    removeMember: inArgument("org.members.remove"),
+    leaveOrganization: isAuthenticated,
+    assignOrganizationRole: inArgument("org.roles.manage"),
+    unassignOrganizationRole: inArgument("org.roles.manage"),
+    createOrganizationRole: inArgument("org.roles.manage"),
+    updateOrganizationRole: inArgument("org.roles.manage"),
+    deleteOrganizationRole: inArgument("org.roles.manage"),
+    setOrganizationRolePermissions: inArgument("org.roles.manage"),
+  },
+  // Every way to these starts at a guarded root field.
+  Organization: { "*": allow },
+  OrganizationPage: { "*": allow },
+  OrganizationSwitch: { "*": allow },
+  OrganizationInvitation: { "*": allow },
+  InvitationPreview: { "*": allow },
+  OrganizationMemberPage: { "*": allow },
+  OrganizationMember: {
+    "*": allow,
+    // Guarded again by the member's own organization: a list never leads into another one.
+    roles: organizationPermission(
+      "org.members.read",
+      (parent: { organizationId: string }) => parent.organizationId,
+      "member",
+    ),
+  },
+};
