@@ -8,10 +8,11 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
-import { contextFactory, type Context, type Services } from "./graphql/context.js";
+import { contextFactory, type Context, requestInfo, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
+import { registerWebSockets } from "./graphql/websocket.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
@@ -27,6 +28,7 @@ import {
 } from "./modules/auth/index.js";
 import { AuditService } from "./modules/audit/index.js";
 import { MfaService } from "./modules/mfa/index.js";
+import { NotificationService } from "./modules/notifications/index.js";
 import { MemberService, OrganizationService } from "./modules/organizations/index.js";
 import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
@@ -40,6 +42,7 @@ import { MongoAuditSink } from "./platform/audit/mongo.js";
 import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
 import { ScopedClients } from "./platform/db/scoped.js";
+import { EventBus } from "./platform/events/event-bus.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
@@ -95,6 +98,7 @@ interface Parts {
   audit: AuditTrail;
   auditSink: AuditSink;
   scoped: ScopedClients;
+  notifications: NotificationService;
   log: Logger;
 }
 
@@ -177,6 +181,7 @@ function buildServices(parts: Parts): Services {
       creation: config.organizationCreation,
     }),
     members,
+    notifications: parts.notifications,
     permissions: new PermissionService(prisma, access, audit),
   };
 }
@@ -274,10 +279,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
     auditSink = openAuditSink(config, db, log);
     const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
+    const events = new EventBus(kv, log);
+    const notifications = new NotificationService(db.prisma, events);
     const auditDispatcher = new AuditDispatcher(
       db,
       auditSink,
-      { intervalMs: dispatchIntervalMs, batchSize, retryMaxMs },
+      {
+        intervalMs: dispatchIntervalMs,
+        batchSize,
+        retryMaxMs,
+        // Delivered events become users' notifications and go out to the live streams.
+        afterDelivery: (delivered) => notifications.delivered(delivered),
+      },
       log,
       metrics,
     );
@@ -296,6 +309,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       audit,
       auditSink,
       scoped,
+      notifications,
       log,
     });
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
@@ -305,8 +319,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
+    const schema = applyPermissions(await buildGraphQLSchema());
     const apollo = new ApolloServer<Context>({
-      schema: applyPermissions(await buildGraphQLSchema()),
+      schema,
       introspection: !production,
       includeStacktraceInErrorResponses: false,
       allowBatchedHttpRequests: false,
@@ -326,23 +341,37 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ],
     });
     await apollo.start();
+    const contextFor = contextFactory({
+      services,
+      tokens,
+      revocations,
+      limiter: new FieldRateLimiter(kv, config.authRateLimit),
+      prisma: db.prisma,
+      scoped,
+      log,
+    });
     http.route({
       url: "/graphql",
       method: ["GET", "POST"],
       handler: fastifyApolloHandler(apollo, {
-        context: contextFactory({
-          services,
-          tokens,
-          revocations,
-          limiter: new FieldRateLimiter(kv, config.authRateLimit),
-          prisma: db.prisma,
-          scoped,
-          publicUrl,
-          log,
-        }),
+        context: async (request) => contextFor(requestInfo(request, publicUrl(request))),
       }),
     });
     registerOAuthRoutes(http, services.oauth, publicUrl);
+    const formatError = formatErrorWith(log);
+    const websockets = registerWebSockets(
+      http,
+      {
+        schema,
+        validationRules: protection.validationRules,
+        tokens,
+        contextFor,
+        publicUrl: (request) => config.oauth.publicUrl ?? `http://${request.headers.host ?? "localhost"}`,
+        formatError: (error) => formatError(error.toJSON(), error),
+        log,
+      },
+      { ...config.websocket, trustProxy: config.trustProxy },
+    );
     const checks: HealthCheck[] = [
       { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
     ];
@@ -386,9 +415,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       createdAdmin,
       listen: () => http.listen({ host: config.host, port: config.port }),
       async close() {
+        await websockets.close();
         await http.close();
         await apollo.stop();
         await auditDispatcher.stop();
+        await events.close();
         await sink.close();
         await mailer.close();
         await metrics.shutdown();

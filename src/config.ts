@@ -15,6 +15,19 @@ export interface Config {
   trustProxy: boolean;
   /** Largest request body accepted, in bytes. @default 102400 */
   bodyLimitBytes: number;
+  /** GraphQL subscriptions over WebSocket on /graphql. */
+  websocket: {
+    /** @default 65536 */
+    maxPayloadBytes: number;
+    /** @default 12000 */
+    keepAliveMs: number;
+    /** @default 20 */
+    maxSubscriptionsPerConnection: number;
+    /** Per instance. @default 10 */
+    maxConnectionsPerUser: number;
+    /** Per instance. @default 100 */
+    maxConnectionsPerIp: number;
+  };
   /** `error`, `warn`, `info`, `debug` or `silent`. @default "info" */
   logLevel: string;
   /** Where the embedded database and development secrets live. @default "./.data" */
@@ -203,6 +216,11 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_APP_URL",
   "KAFKEY_REQUIRE_VERIFIED_EMAIL",
   "KAFKEY_ORGANIZATION_CREATION",
+  "KAFKEY_WS_MAX_PAYLOAD_BYTES",
+  "KAFKEY_WS_KEEPALIVE_MS",
+  "KAFKEY_WS_MAX_SUBSCRIPTIONS",
+  "KAFKEY_WS_MAX_CONNECTIONS_PER_USER",
+  "KAFKEY_WS_MAX_CONNECTIONS_PER_IP",
   "KAFKEY_ENCRYPTION_KEY",
   "KAFKEY_TOTP_ISSUER",
   "KAFKEY_QUERY_BUDGET_POINTS",
@@ -383,6 +401,13 @@ export function loadConfig(env: Env): Config {
     port: int(env, "PORT", 4000, 0, 65535),
     trustProxy: bool(env, "KAFKEY_TRUST_PROXY", false),
     bodyLimitBytes: int(env, "KAFKEY_BODY_LIMIT_BYTES", 102_400, 1024),
+    websocket: {
+      maxPayloadBytes: int(env, "KAFKEY_WS_MAX_PAYLOAD_BYTES", 65_536, 1024),
+      keepAliveMs: int(env, "KAFKEY_WS_KEEPALIVE_MS", 12_000, 1000),
+      maxSubscriptionsPerConnection: int(env, "KAFKEY_WS_MAX_SUBSCRIPTIONS", 20, 1),
+      maxConnectionsPerUser: int(env, "KAFKEY_WS_MAX_CONNECTIONS_PER_USER", 10, 1),
+      maxConnectionsPerIp: int(env, "KAFKEY_WS_MAX_CONNECTIONS_PER_IP", 100, 1),
+    },
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     dataDir: path.resolve(read(env, "KAFKEY_DATA_DIR") ?? ".data"),
     migrateOnStart: bool(env, "KAFKEY_MIGRATE_ON_START", true),

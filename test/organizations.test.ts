@@ -439,9 +439,10 @@ describe("isolation between organizations", () => {
     expect(codeOf(await as(alice, `{ allOrganizations { items { id } } }`))).toBe("FORBIDDEN");
   });
 
-  it("removing a member takes effect on their next request, header or switched token", async () => {
+  it("removing a member takes effect on their next request, header or switched token, and ends their invitations", async () => {
     const dave = await verifiedUser("dave");
-    await join(bob, b.id, dave, "member");
+    await join(bob, b.id, dave, "admin");
+    const davesInvitation = await invite(dave, b.id, `dave-invited-${Date.now()}@example.com`);
     const switched = (await server.gql(SWITCH, { o: b.id }, dave.accessToken)).data!.switchOrganization.accessToken;
     expect((await server.gql(MEMBERS, {}, switched)).errors).toBeUndefined();
     expect((await as(dave, MEMBERS, {}, b.id)).errors).toBeUndefined();
@@ -450,6 +451,9 @@ describe("isolation between organizations", () => {
     expect(codeOf(await server.gql(MEMBERS, {}, switched))).toBe("FORBIDDEN");
     expect(codeOf(await as(dave, MEMBERS, {}, b.id))).toBe("FORBIDDEN");
     expect((await as(dave, `{ organizations { id } }`)).data!.organizations).toEqual([]);
+    // What a removed admin invited does not outlive them.
+    const late = await server.gql(`query($t: String!) { invitation(token: $t) { email } }`, { t: davesInvitation });
+    expect(codeOf(late)).toBe("BAD_USER_INPUT");
   });
 
   it("an organization keeps an owner, and only an owner deletes it", async () => {
@@ -485,6 +489,9 @@ describe("platform admins", () => {
       organization.id,
     );
     expect(ownerTries.errors![0]!.extensions!.requiredPermission).toBe("orgs.manage");
+    // However the id is spelled, it is one organization: the suspension holds for an upper-case one too.
+    const upper = organization.id.toUpperCase();
+    expect((await as(owner, MEMBERS, {}, upper)).errors).toBeUndefined();
     const suspended = await as(
       admin,
       `mutation($o: UUID) { updateOrganization(organizationId: $o, input: { status: SUSPENDED }) { status } }`,
@@ -494,6 +501,7 @@ describe("platform admins", () => {
     const closed = await as(owner, MEMBERS, {}, organization.id);
     expect(codeOf(closed)).toBe("FORBIDDEN");
     expect(closed.errors![0]!.message).toMatch(/suspended/);
+    expect(codeOf(await as(owner, MEMBERS, {}, upper))).toBe("FORBIDDEN");
 
     await server.app.auditDispatcher.drain();
     const events = await as(admin, AUDIT, { f: { organizationId: organization.id } });

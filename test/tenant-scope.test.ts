@@ -112,6 +112,42 @@ describe("an organization-scoped client", () => {
       a.rolePermission.createMany({ data: [{ roleId: ids.bRole!, permissionId: ids.permission! }] }),
     ).rejects.toThrow(/not allowed/);
     await expect(a.organization.create({ data: { name: "c", slug: "c" } })).rejects.toThrow(/not allowed/);
+    await expect(
+      a.organization.upsert({ where: { id: ids.b! }, create: { name: "c", slug: "c" }, update: {} }),
+    ).rejects.toThrow(/not allowed/);
+  });
+
+  it("refuses relation writes, which would move a row: connect, disconnect, re-parenting permissions", async () => {
+    const a = scopedClient(db.prisma, ids.a!);
+    const relationWrites = [
+      () => a.role.update({ where: { id: ids.aRole! }, data: { organization: { connect: { id: ids.b! } } } }),
+      () => a.role.update({ where: { id: ids.aRole! }, data: { organization: { disconnect: true } } }),
+      () =>
+        a.role.update({
+          where: { id: ids.aRole! },
+          data: {
+            permissions: { connect: { roleId_permissionId: { roleId: ids.bRole!, permissionId: ids.permission! } } },
+          },
+        }),
+      () =>
+        a.rolePermission.upsert({
+          where: { roleId_permissionId: { roleId: ids.bRole!, permissionId: ids.permission! } },
+          create: { roleId: ids.bRole!, permissionId: ids.permission! },
+          update: {},
+        }),
+      () => a.rolePermission.updateMany({ data: { roleId: ids.bRole! } }),
+      () => a.organizationMemberRole.updateMany({ data: { roleId: ids.bRole! } }),
+    ];
+    // Refused by the scope, or by the database's composite foreign keys.
+    for (const write of relationWrites) await expect(write()).rejects.toThrow();
+    expect(await db.prisma.rolePermission.count({ where: { roleId: ids.bRole! } })).toBe(1);
+    expect((await db.prisma.role.findUniqueOrThrow({ where: { id: ids.aRole! } })).organizationId).toBe(ids.a);
+
+    // Permissions are written nested under a role the scope matched: another organization's is not there.
+    await expect(
+      a.role.update({ where: { id: ids.bRole! }, data: { permissions: { deleteMany: {} } } }),
+    ).rejects.toMatchObject({ code: "P2025" });
+    expect(await db.prisma.rolePermission.count({ where: { roleId: ids.bRole! } })).toBe(1);
   });
 
   it("refuses the models that are not an organization's: users are read through the platform client", async () => {

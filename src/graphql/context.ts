@@ -9,6 +9,7 @@ import type {
   VerifiedAccessToken,
 } from "../modules/auth/index.js";
 import type { MfaService } from "../modules/mfa/index.js";
+import type { NotificationService } from "../modules/notifications/index.js";
 import type { OrganizationService, MemberService } from "../modules/organizations/index.js";
 import {
   type AccessService,
@@ -44,6 +45,7 @@ export interface Services {
   sessions: SessionService;
   organizations: OrganizationService;
   members: MemberService;
+  notifications: NotificationService;
 }
 
 /** One organization's rows, as the caller may reach them. */
@@ -72,6 +74,13 @@ export interface Context {
   limiter: FieldRateLimiter;
   /** The caller, loaded once per request; null when anonymous, the token is bad or the user is gone. */
   principal(): Promise<Principal | null>;
+  /**
+   * The caller as they are now, loaded again (a subscription asks before each event): null once the
+   * token expired or was revoked, or the user is disabled or gone.
+   */
+  reload(): Promise<Principal | null>;
+  /** The WebSocket connection, for a subscription. */
+  live: LiveConnection | undefined;
   /** The organization the request acts in, as named (x-organization-id, else the token's org claim). */
   organizationId: string | null;
   /** Why the request cannot act in the organization it names (known once principal() ran). */
@@ -102,11 +111,10 @@ const REFUSALS: Record<OrganizationRefusal, string> = {
 
 /** The organization a request names: its `x-organization-id` header, else its token's `org` claim. */
 function requestedOrganization(
-  request: FastifyRequest,
+  header: unknown,
   token: VerifiedAccessToken | null,
 ): { id: string | null; problem?: string } {
-  const header = request.headers["x-organization-id"];
-  if (header === undefined) return { id: token?.organizationId ?? null };
+  if (header === undefined || header === null) return { id: token?.organizationId ?? null };
   if (typeof header !== "string" || !isUuid(header.trim()))
     return { id: null, problem: "x-organization-id is not a UUID" };
   return { id: header.trim().toLowerCase() };
@@ -124,8 +132,37 @@ export interface ContextDependencies {
   limiter: FieldRateLimiter;
   prisma: PrismaClient;
   scoped: ScopedClients;
-  publicUrl: (request: FastifyRequest) => string;
   log: Logger;
+}
+
+/** What a context is made from: an HTTP request, or one operation of a WebSocket connection. */
+export interface RequestInfo {
+  id: string;
+  /** `Bearer <token>`, as sent. */
+  authorization: string | undefined;
+  /** The `x-organization-id` header (or connection parameter), as sent. */
+  organizationHeader: unknown;
+  client: ClientInfo;
+  publicUrl: string;
+  /** The WebSocket connection of a subscription. */
+  live?: LiveConnection;
+}
+
+/** The connection a subscription streams on. */
+export interface LiveConnection {
+  /** Ends the connection: 4403 when the caller may no longer receive, 1008 when too slow. */
+  close(code: number, reason: string): void;
+}
+
+/** What an HTTP request's context is made from. */
+export function requestInfo(request: FastifyRequest, publicUrl: string): RequestInfo {
+  return {
+    id: request.id,
+    authorization: request.headers.authorization,
+    organizationHeader: request.headers["x-organization-id"],
+    client: clientOf(request),
+    publicUrl,
+  };
 }
 
 /**
@@ -133,13 +170,13 @@ export interface ContextDependencies {
  * who its user is now are loaded once, when a rule first asks.
  */
 export function contextFactory(deps: ContextDependencies) {
-  return async (request: FastifyRequest): Promise<Context> => {
-    const raw = bearerToken(request.headers.authorization);
+  return (request: RequestInfo): Context => {
+    const raw = bearerToken(request.authorization);
     const check = raw === undefined ? undefined : deps.tokens.verify(raw);
     const token = check?.ok ? check.token : null;
     // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
-    let problem = tokenProblem(check, request.headers.authorization);
-    const organization = requestedOrganization(request, token);
+    let problem = tokenProblem(check, request.authorization);
+    const organization = requestedOrganization(request.organizationHeader, token);
     let organizationProblem = organization.problem;
     let principal: Promise<Principal | null> | undefined;
     const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
@@ -157,17 +194,26 @@ export function contextFactory(deps: ContextDependencies) {
     if (requestContext && token) requestContext.userId = token.userId;
     return {
       requestId: request.id,
-      client: clientOf(request),
-      publicUrl: deps.publicUrl(request),
+      client: request.client,
+      publicUrl: request.publicUrl,
       token,
       tokenProblem: () => problem,
       limiter: deps.limiter,
       principal: principalOnce,
+      async reload() {
+        if (!token) return null;
+        if (token.expiresAt.getTime() <= Date.now()) {
+          problem = "token expired";
+          return null;
+        }
+        return load(token);
+      },
+      live: request.live,
       organizationId: organization.id,
       organizationProblem: () => organizationProblem,
       async tenant(organizationId) {
         const actor = await principalOnce();
-        const id = organizationId ?? actor?.organization?.id;
+        const id = (organizationId ?? actor?.organization?.id)?.toLowerCase();
         if (!actor || !id || organizationGrants(actor, id) === null) throw new NotFoundError("Organization");
         return { organizationId: id, db: deps.scoped.of(id) };
       },

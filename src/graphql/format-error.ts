@@ -5,6 +5,7 @@ import { ArgumentValidationError } from "type-graphql";
 import type { ValidationError } from "class-validator";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
+import { OutOfScopeError } from "../platform/db/scoped.js";
 import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "./errors.js";
 
 const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...FRAMEWORK_CODES]);
@@ -85,6 +86,11 @@ export function formatErrorWith(log: Logger) {
       const fields = fieldProblems(original.extensions.validationErrors as ValidationError[]);
       const message = fields.map((f) => `${f.path}: ${f.message}`).join("; ") || "Invalid input";
       return { message, locations, path, extensions: { code: ErrorCode.BAD_USER_INPUT, fields, requestId } };
+    }
+    if (original instanceof OutOfScopeError) {
+      // A bug that the scope caught: the caller sees what is true from inside its organization.
+      log.error("query outside the organization's scope", { error: original, path });
+      return { message: "Not found", locations, path, extensions: { code: ErrorCode.NOT_FOUND, requestId } };
     }
     const mapped = isPrismaKnownError(original) ? fromPrisma(original) : undefined;
     if (mapped) return { message: mapped.message, locations, path, extensions: { ...mapped.extensions, requestId } };

@@ -1,5 +1,7 @@
 import { ArgsType, Field, Int, ObjectType } from "type-graphql";
 import { Max, Min } from "class-validator";
+import { isUuid } from "../platform/uuid.js";
+import { BadUserInputError } from "./errors.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -50,4 +52,27 @@ export class CursorPageInfo {
 
   @Field(() => Boolean)
   hasNextPage!: boolean;
+}
+
+/** Where a newest-first page starts: after the row at `at` with id `id`. */
+export interface TimeCursor {
+  at: Date;
+  id: string;
+}
+
+/** An opaque cursor for the row at `at` with id `id`. */
+export function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");
+}
+
+/** The position in an `after` cursor; BAD_USER_INPUT for one Kafkey did not make. */
+export function decodeCursor(cursor: string): TimeCursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
+    const time = new Date(typeof at === "string" ? at : Number.NaN);
+    if (isUuid(id) && !Number.isNaN(time.getTime())) return { at: time, id };
+  } catch {
+    // Not JSON: refused below like any other cursor Kafkey did not make.
+  }
+  throw new BadUserInputError([{ path: "after", message: "is not a cursor from this list" }]);
 }

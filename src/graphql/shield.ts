@@ -5,6 +5,7 @@ import { auditRules } from "../modules/audit/index.js";
 import { authRules } from "../modules/auth/index.js";
 import { mfaRules } from "../modules/mfa/index.js";
 import { oauthRules } from "../modules/oauth/index.js";
+import { notificationRules } from "../modules/notifications/index.js";
 import { organizationRules } from "../modules/organizations/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
 import { roleRules } from "../modules/roles/index.js";
@@ -34,6 +35,7 @@ export const rules = merge(
   auditRules,
   oauthRules,
   organizationRules,
+  notificationRules,
   {
     PageInfo: { "*": allow },
   },

@@ -104,13 +104,13 @@ ALTER TABLE "organization_members" ADD CONSTRAINT "organization_members_user_id_
 ALTER TABLE "organization_member_roles" ADD CONSTRAINT "organization_member_roles_organization_id_user_id_fkey" FOREIGN KEY ("organization_id", "user_id") REFERENCES "organization_members"("organization_id", "user_id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "organization_member_roles" ADD CONSTRAINT "organization_member_roles_role_id_organization_id_fkey" FOREIGN KEY ("role_id", "organization_id") REFERENCES "roles"("id", "organization_id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "organization_member_roles" ADD CONSTRAINT "organization_member_roles_role_id_organization_id_fkey" FOREIGN KEY ("role_id", "organization_id") REFERENCES "roles"("id", "organization_id") ON DELETE CASCADE ON UPDATE NO ACTION;
 
 -- AddForeignKey
 ALTER TABLE "organization_invitations" ADD CONSTRAINT "organization_invitations_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "organizations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "organization_invitations" ADD CONSTRAINT "organization_invitations_role_id_organization_id_fkey" FOREIGN KEY ("role_id", "organization_id") REFERENCES "roles"("id", "organization_id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "organization_invitations" ADD CONSTRAINT "organization_invitations_role_id_organization_id_fkey" FOREIGN KEY ("role_id", "organization_id") REFERENCES "roles"("id", "organization_id") ON DELETE CASCADE ON UPDATE NO ACTION;
 
 -- AddForeignKey
 ALTER TABLE "organization_invitations" ADD CONSTRAINT "organization_invitations_invited_by_id_fkey" FOREIGN KEY ("invited_by_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE;
@@ -128,4 +128,6 @@ INSERT INTO "permissions" ("key", "description") VALUES
     ('org.roles.manage', 'Organization: create, change and delete its roles; grant them to members'),
     ('orgs.read', 'Platform: read every organization, its members and roles'),
     ('orgs.create', 'Platform: create organizations when creation is limited to platform admins'),
-    ('orgs.manage', 'Platform: manage every organization, suspend or delete it');
+    ('orgs.manage', 'Platform: manage every organization, suspend or delete it')
+-- An application's own permission of the same key becomes the built-in one.
+ON CONFLICT ("key") DO NOTHING;

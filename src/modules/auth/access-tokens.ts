@@ -85,7 +85,7 @@ export class AccessTokens {
           sessionId: payload.sid,
           jti: payload.jti,
           expiresAt: new Date(payload.exp * 1000),
-          organizationId: (payload.org as string | undefined) ?? null,
+          organizationId: (payload.org as string | undefined)?.toLowerCase() ?? null,
         },
       };
     } catch (error) {

@@ -113,9 +113,8 @@ export class MemberService {
   async invite(actor: Principal, tenant: Tenant, input: InviteMemberInput): Promise<PendingInvitation> {
     const { organizationId, db } = tenant;
     const email = normalizeEmail(input.email);
-    const realm = { organizationId, db };
     const role = input.roleId
-      ? await this.deps.roles.requireGrantable(actor, realm, input.roleId)
+      ? await this.deps.roles.requireGrantable(actor, tenant, input.roleId)
       : await db.role.findFirst({ where: { name: "member", isSystem: true } });
     if (!role) throw new NotFoundError("Role");
     const organization = await db.organization.findUnique({ where: { id: organizationId } });
@@ -186,10 +185,13 @@ export class MemberService {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidInvitation();
     const invitation = await this.deps.prisma.organizationInvitation.findUnique({
       where: { tokenHash: hashToken(token) },
-      include: { organization: { select: { name: true } } },
+      include: { organization: { select: { name: true, status: true } } },
     });
     if (!invitation || invitation.acceptedAt || invitation.revokedAt || invitation.expiresAt <= new Date()) {
       throw invalidInvitation();
+    }
+    if (invitation.organization.status !== "active") {
+      throw new ForbiddenError(undefined, "This organization is suspended");
     }
     return invitation;
   }
@@ -256,6 +258,11 @@ export class MemberService {
       const before = await roleNames(tx, tenant.organizationId, userId);
       const { count } = await tx.organizationMember.deleteMany({ where: { userId } });
       if (count === 0) throw new NotFoundError("Member");
+      // What they invited does not outlive their membership.
+      await tx.organizationInvitation.updateMany({
+        where: { invitedById: userId, acceptedAt: null, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
       const action = userId === actor.userId ? "organization.member_left" : "organization.member_removed";
       await this.record(tx, actor, tenant.organizationId, action, "user", userId, [
         { field: "roles", before, after: null },

@@ -1,4 +1,5 @@
-import { allow } from "graphql-shield";
+import { allow, and } from "graphql-shield";
+import { rateLimited } from "../../graphql/rate-limit.js";
 import {
   isAuthenticated,
   isPublic,
@@ -23,11 +24,12 @@ export const organizationRules = {
     organizationRoles: inArgument("org.roles.read"),
   },
   Mutation: {
-    createOrganization: isAuthenticated,
+    // Both make Kafkey send mail or rows on the caller's say-so: counted per IP.
+    createOrganization: and(isAuthenticated, rateLimited("createOrganization")),
     updateOrganization: inArgument("org.update"),
     deleteOrganization: inArgument("org.delete"),
     switchOrganization: isAuthenticated,
-    inviteMember: inArgument("org.members.invite"),
+    inviteMember: and(inArgument("org.members.invite"), rateLimited("inviteMember")),
     revokeInvitation: inArgument("org.members.invite"),
     acceptInvitation: isAuthenticated,
     removeMember: inArgument("org.members.remove"),

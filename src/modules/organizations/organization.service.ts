@@ -179,7 +179,11 @@ export class OrganizationService {
         if (!before) throw new NotFoundError("Organization");
         const after = await tx.organization.update({
           where: { id: organizationId },
-          data: { name: input.name?.trim(), slug: input.slug, status: input.status },
+          data: {
+            name: input.name?.trim() || undefined,
+            slug: input.slug ?? undefined,
+            status: input.status ?? undefined,
+          },
         });
         await this.record(
           tx,
@@ -224,8 +228,9 @@ export class OrganizationService {
   async switchTo(
     actor: Principal,
     sessionId: string,
-    organizationId: string | null,
+    requestedOrganizationId: string | null,
   ): Promise<{ organization: OrganizationRecord | null; accessToken: string; accessTokenExpiresAt: Date }> {
+    const organizationId = requestedOrganizationId?.toLowerCase() ?? null;
     let organization: OrganizationRecord | null = null;
     if (organizationId !== null) {
       const { principal, refusal } = await this.deps.access.principal(actor.userId, organizationId);

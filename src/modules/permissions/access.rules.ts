@@ -67,7 +67,7 @@ export function organizationPermission(key: OrganizationPermission, organization
     built = guardedRule(ruleName, "strict", async (parent, args, ctx) => {
       const principal = await principalOrError(ctx);
       if (principal instanceof UnauthenticatedError) return principal;
-      const organizationId = organizationOf(parent, args) ?? principal.organization?.id;
+      const organizationId = (organizationOf(parent, args) ?? principal.organization?.id)?.toLowerCase();
       if (!organizationId) return new ForbiddenError(key, ctx.organizationProblem() ?? NO_ORGANIZATION);
       if (canInOrganization(principal, organizationId, key)) return true;
       if (principal.organization?.id === organizationId) {
@@ -86,7 +86,7 @@ const organizationRules = new Map<string, ReturnType<typeof guardedRule>>();
  * The caller holds `key` through a platform role, or through a role in the active organization: the
  * resolver then limits what it answers to that organization.
  */
-export const platformOrOrganizationPermission = (key: OrganizationPermission & CatalogPermission) =>
+export const platformOrOrganizationPermission = once((key) =>
   guardedRule(`platform-or-org:${key}`, "contextual", async (_parent, _args, ctx) => {
     const principal = await principalOrError(ctx);
     if (principal instanceof UnauthenticatedError) return principal;
@@ -94,7 +94,8 @@ export const platformOrOrganizationPermission = (key: OrganizationPermission & C
     const active = principal.organization;
     if (active && canInOrganization(principal, active.id, key)) return true;
     return new ForbiddenError(key);
-  });
+  }),
+);
 
 export const accessRules = {
   Query: { myPermissions: isAuthenticated, can: isAuthenticated },

@@ -4,7 +4,7 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import { type AccessService, asActor, can, type Principal } from "./access.js";
-import { isCatalogPermission, isValidPermissionKey } from "./catalog.js";
+import { isCatalogPermission, isOrganizationAssignable, isValidPermissionKey } from "./catalog.js";
 import type { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
 
 function checkKey(key: string, path: string): void {
@@ -58,6 +58,18 @@ export class PermissionService {
         throw new ConflictError(`${current.key} is a built-in permission and keeps its key`, "SYSTEM_PERMISSION");
       }
       if (!can(actor, input.key)) throw new ForbiddenError(input.key);
+      // Organization roles never carry a platform permission, renamed into one included.
+      if (!isOrganizationAssignable(input.key)) {
+        const inOrganizations = await this.prisma.rolePermission.count({
+          where: { permissionId: id, role: { organizationId: { not: null } } },
+        });
+        if (inOrganizations > 0) {
+          throw new ConflictError(
+            `Organization roles carry ${current.key}; ${input.key} is for platform roles only`,
+            "ORGANIZATION_ROLES",
+          );
+        }
+      }
     }
     const permission = await this.prisma.$transaction(async (tx) => {
       const updated = await tx.permission.update({

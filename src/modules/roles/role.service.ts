@@ -101,7 +101,7 @@ export class RoleService {
       const before = await audited(tx, id);
       const updated = await tx.role.update({
         where: { id },
-        data: { name: input.name, description: input.description },
+        data: { name: input.name ?? undefined, description: input.description ?? undefined },
       });
       await this.record(tx, actor, realm, "role.updated", id, before);
       return updated;
@@ -133,25 +133,30 @@ export class RoleService {
       throw new ConflictError("The owner role keeps every organization permission", "SYSTEM_ROLE");
     }
     const wanted = new Map((await this.permissionsByIds(realm, [...new Set(permissionIds)])).map((p) => [p.id, p.key]));
-    const current = new Map(
-      (await realm.db.rolePermission.findMany({ where: { roleId }, include: { permission: true } })).map((rp) => [
-        rp.permissionId,
-        rp.permission.key,
-      ]),
-    );
-    const added = [...wanted].filter(([id]) => !current.has(id));
-    const removed = [...current].filter(([id]) => !wanted.has(id));
-    this.requireHeld(
-      actor,
-      realm,
-      [...added, ...removed].map(([, key]) => key),
-    );
     await realm.db.$transaction(async (tx) => {
+      // Read under the role's lock: two changes at once apply one after the other, none lost.
       const before = await audited(tx, roleId);
-      await tx.rolePermission.deleteMany({ where: { roleId, permissionId: { in: removed.map(([id]) => id) } } });
-      await tx.rolePermission.createMany({
-        data: added.map(([permissionId]) => ({ roleId, permissionId })),
-        skipDuplicates: true,
+      const current = new Map(
+        (await tx.rolePermission.findMany({ where: { roleId }, include: { permission: true } })).map((rp) => [
+          rp.permissionId,
+          rp.permission.key,
+        ]),
+      );
+      const added = [...wanted].filter(([id]) => !current.has(id));
+      const removed = [...current].filter(([id]) => !wanted.has(id));
+      this.requireHeld(
+        actor,
+        realm,
+        [...added, ...removed].map(([, key]) => key),
+      );
+      await tx.role.update({
+        where: { id: roleId },
+        data: {
+          permissions: {
+            deleteMany: { permissionId: { in: removed.map(([id]) => id) } },
+            createMany: { data: added.map(([permissionId]) => ({ permissionId })), skipDuplicates: true },
+          },
+        },
       });
       await this.record(tx, actor, realm, "role.permissions_changed", roleId, before);
     });

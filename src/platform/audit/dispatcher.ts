@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { type AuditSink, fromStored, type StoredAuditEvent } from "./audit-event.js";
+import { type AuditEvent, type AuditSink, fromStored, type StoredAuditEvent } from "./audit-event.js";
 
 export interface DispatcherOptions {
   /** How often the outbox is looked at when nothing nudges the dispatcher. */
@@ -10,6 +10,11 @@ export interface DispatcherOptions {
   batchSize: number;
   /** Longest wait before a failed delivery is tried again (the wait doubles from `intervalMs`). */
   retryMaxMs: number;
+  /**
+   * Runs after the sink took a batch and before it leaves the outbox (users' notifications, the live
+   * streams); a failure retries the batch like a failed sink. Must be idempotent.
+   */
+  afterDelivery?: (events: AuditEvent[]) => Promise<void>;
 }
 
 /** How long a taken batch is reserved for its dispatcher: a crashed one's batch is taken again then. */
@@ -143,7 +148,9 @@ export class AuditDispatcher {
   private async deliver(batch: OutboxRow[]): Promise<boolean> {
     const ids = batch.map((row) => row.id);
     try {
-      await this.sink.write(batch.map((row) => fromStored(row.event)));
+      const events = batch.map((row) => fromStored(row.event));
+      await this.sink.write(events);
+      await this.options.afterDelivery?.(events);
     } catch (error) {
       const attempts = Math.min(...batch.map((row) => row.attempts));
       const retryMs = Math.min(this.options.retryMaxMs, this.options.intervalMs * 2 ** (attempts - 1));

@@ -1,0 +1,202 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import {
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  specifiedRules,
+  validate,
+  type ValidationRule,
+} from "graphql";
+import { CloseCode as ProtocolCloseCode, type Context as WsContext } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { AccessTokens } from "../modules/auth/index.js";
+import { CloseCode } from "../modules/notifications/index.js";
+import type { Logger } from "../platform/observability/logger.js";
+import type { Context, RequestInfo } from "./context.js";
+import { ErrorCode } from "./errors.js";
+
+export interface WebSocketOptions {
+  /** Largest message a client may send. */
+  maxPayloadBytes: number;
+  /** How often the server pings; a client that does not answer is dropped. */
+  keepAliveMs: number;
+  maxSubscriptionsPerConnection: number;
+  maxConnectionsPerUser: number;
+  maxConnectionsPerIp: number;
+  /** Whether to read the client's address from X-Forwarded-For (as the HTTP side does). */
+  trustProxy: boolean;
+}
+
+interface ConnectionState {
+  userId: string;
+  authorization: string;
+  subscriptions: number;
+  expiry: NodeJS.Timeout;
+}
+
+type Extra = { socket: WebSocket; request: IncomingMessage; state?: ConnectionState };
+
+function clientAddress(request: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = request.headers["x-forwarded-for"];
+  if (trustProxy && typeof forwarded === "string") return forwarded.split(",")[0]!.trim();
+  return request.socket.remoteAddress ?? "unknown";
+}
+
+/** Counts per key (a user, an IP), for limits. */
+class Counter {
+  private readonly counts = new Map<string, number>();
+
+  /** Adds one unless it would pass `max`. @returns whether it was added. */
+  take(key: string, max: number): boolean {
+    const count = this.counts.get(key) ?? 0;
+    if (count >= max) return false;
+    this.counts.set(key, count + 1);
+    return true;
+  }
+
+  release(key: string): void {
+    const count = (this.counts.get(key) ?? 1) - 1;
+    if (count <= 0) this.counts.delete(key);
+    else this.counts.set(key, count);
+  }
+}
+
+export interface WebSocketDependencies {
+  schema: GraphQLSchema;
+  validationRules: ValidationRule[];
+  tokens: AccessTokens;
+  /** Builds an operation's context, as for an HTTP request. */
+  contextFor: (request: RequestInfo) => Context;
+  publicUrl: (request: IncomingMessage) => string;
+  /** Masks unexpected errors the way Apollo's formatError does over HTTP. */
+  formatError: (error: GraphQLError) => GraphQLFormattedError;
+  log: Logger;
+}
+
+/**
+ * GraphQL subscriptions over WebSocket on `/graphql`, with the graphql-ws protocol (what Apollo Client,
+ * urql and Apollo Sandbox speak). The token goes in `connection_init`'s payload as
+ * `{ authorization: "Bearer …" }`: a bad one closes the socket with 4401. Each connection is limited in
+ * subscriptions, each user and IP in connections, each message in size; the server pings, and the
+ * connection ends when its token expires.
+ */
+export function registerWebSockets(http: FastifyInstance, deps: WebSocketDependencies, options: WebSocketOptions) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const perIp = new Counter();
+  const perUser = new Counter();
+
+  http.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? "").split("?")[0];
+    if (path !== "/graphql") {
+      socket.destroy();
+      return;
+    }
+    const ip = clientAddress(request, options.trustProxy);
+    if (!perIp.take(ip, options.maxConnectionsPerIp)) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.once("close", () => perIp.release(ip));
+      wss.emit("connection", ws, request);
+    });
+  });
+
+  const infoFor = (
+    ctx: WsContext<Record<string, unknown> | undefined, Extra>,
+    state: ConnectionState,
+  ): RequestInfo => ({
+    id: randomUUID(),
+    authorization: state.authorization,
+    organizationHeader: ctx.connectionParams?.["x-organization-id"],
+    client: {
+      ip: clientAddress(ctx.extra.request, options.trustProxy),
+      userAgent: ctx.extra.request.headers["user-agent"],
+    },
+    publicUrl: deps.publicUrl(ctx.extra.request),
+    live: { close: (code, reason) => ctx.extra.socket.close(code, reason) },
+  });
+
+  const formatted = ({ errors, ...result }: ExecutionResult): FormattedExecutionResult =>
+    errors ? { ...result, errors: errors.map((error) => deps.formatError(error)) } : result;
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema: deps.schema,
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...deps.validationRules]),
+      async onConnect(ctx) {
+        const authorization = ctx.connectionParams?.authorization;
+        const refuse = (code: number, reason: string) => {
+          ctx.extra.socket.close(code, reason);
+          return false;
+        };
+        if (typeof authorization !== "string") return refuse(CloseCode.UNAUTHORIZED, "Authentication required");
+        const probe = deps.contextFor({
+          id: randomUUID(),
+          authorization,
+          organizationHeader: undefined,
+          client: { ip: clientAddress(ctx.extra.request, options.trustProxy), userAgent: undefined },
+          publicUrl: "",
+        });
+        const principal = await probe.principal();
+        if (!principal || !probe.token) {
+          return refuse(CloseCode.UNAUTHORIZED, `Authentication failed: ${probe.tokenProblem() ?? "invalid token"}`);
+        }
+        if (!perUser.take(principal.userId, options.maxConnectionsPerUser)) {
+          return refuse(ProtocolCloseCode.TooManyInitialisationRequests, "Too many connections");
+        }
+        // The connection lives as long as its token.
+        const expiry = setTimeout(
+          () => ctx.extra.socket.close(CloseCode.FORBIDDEN, "Token expired"),
+          Math.max(0, probe.token.expiresAt.getTime() - Date.now()),
+        );
+        expiry.unref();
+        ctx.extra.state = { userId: principal.userId, authorization, subscriptions: 0, expiry };
+        return true;
+      },
+      onSubscribe(ctx) {
+        const state = ctx.extra.state;
+        if (!state)
+          return [new GraphQLError("Authentication required", { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        if (state.subscriptions >= options.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions per connection`, {
+              extensions: { code: ErrorCode.RATE_LIMITED },
+            }),
+          ];
+        }
+        state.subscriptions += 1;
+        return undefined;
+      },
+      onComplete(ctx) {
+        if (ctx.extra.state) ctx.extra.state.subscriptions -= 1;
+      },
+      context: (ctx) => deps.contextFor(infoFor(ctx, ctx.extra.state!)),
+      onNext: (_ctx, _id, _payload, _args, result) => formatted(result),
+      onClose(ctx) {
+        const state = ctx.extra.state;
+        if (!state) return;
+        clearTimeout(state.expiry);
+        perUser.release(state.userId);
+        ctx.extra.state = undefined;
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+
+  return {
+    /** Closes every connection (1001, going away) and stops accepting new ones. */
+    async close(): Promise<void> {
+      for (const client of wss.clients) client.close(1001, "Server shutting down");
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { CloseCode } from "./live.js";
+export { NotificationResolver } from "./notification.resolver.js";
+export { notificationRules } from "./notification.rules.js";
+export { NotificationService } from "./notification.service.js";

@@ -1,0 +1,133 @@
+import type { Notification as NotificationRecord, Prisma } from "../../generated/prisma/client.js";
+import { decodeCursor, encodeCursor } from "../../graphql/pagination.js";
+import type { AuditEvent, AuditFilter } from "../../platform/audit/audit-event.js";
+import { fromStored, toStored, type StoredAuditEvent } from "../../platform/audit/audit-event.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import type { EventBus, Stream } from "../../platform/events/event-bus.js";
+import { concernedUser, securityNotice } from "./security-events.js";
+import type { SecurityEvent } from "./notification.type.js";
+
+/** The live topics: every audit event as it is delivered, and every new notification. */
+const AUDIT_TOPIC = "audit";
+const NOTIFICATION_TOPIC = "notifications";
+
+type StoredNotification = Omit<NotificationRecord, "createdAt" | "readAt"> & { createdAt: string; readAt: null };
+
+function matches(event: AuditEvent, filter: AuditFilter): boolean {
+  return (
+    (!filter.actorId || event.actor.id === filter.actorId) &&
+    (!filter.targetId || event.target?.id === filter.targetId) &&
+    (!filter.action || event.action === filter.action) &&
+    (!filter.organizationId || event.organizationId === filter.organizationId)
+  );
+}
+
+function asSecurityEvent(event: AuditEvent, userId: string): SecurityEvent | undefined {
+  const notice = securityNotice(event);
+  if (notice?.userId !== userId) return undefined;
+  return {
+    id: event.id,
+    at: event.at,
+    action: event.action,
+    title: notice.title,
+    ip: event.actor.ip,
+    userAgent: event.actor.userAgent,
+    actorEmail: event.actor.id !== userId ? event.actor.email : null,
+    sessionId: event.target?.type === "session" ? event.target.id : null,
+  };
+}
+
+/**
+ * Users' notifications and the live streams. Every audit event, once delivered to the audit sink,
+ * comes through `delivered()`: the ones about a user's own account go into that user's inbox (once
+ * each, however often delivered), and everything is published to the streams of every instance.
+ */
+export class NotificationService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly bus: EventBus,
+  ) {}
+
+  async delivered(events: AuditEvent[]): Promise<void> {
+    const rows: Prisma.NotificationCreateManyInput[] = [];
+    for (const event of events) {
+      const notice = securityNotice(event);
+      if (notice?.notify) {
+        rows.push({
+          userId: notice.userId,
+          eventId: event.id,
+          kind: event.action,
+          title: notice.title,
+          body: notice.body,
+        });
+      }
+    }
+    // Users deleted since have no inbox; a second delivery of an event adds nothing.
+    const userIds = [...new Set(rows.map((row) => row.userId))];
+    const existing = new Set(
+      (await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id),
+    );
+    const added = await this.prisma.notification.createManyAndReturn({
+      data: rows.filter((row) => existing.has(row.userId)),
+      skipDuplicates: true,
+    });
+    for (const event of events) await this.bus.publish(AUDIT_TOPIC, toStored(event));
+    for (const notification of added) await this.bus.publish(NOTIFICATION_TOPIC, notification);
+  }
+
+  /** The caller's inbox, newest first. */
+  async list(userId: string, first: number, after: string | undefined, unreadOnly: boolean) {
+    const where: Prisma.NotificationWhereInput = { userId, ...(unreadOnly ? { readAt: null } : {}) };
+    const cursor = after === undefined ? undefined : decodeCursor(after);
+    const [rows, unreadCount] = await Promise.all([
+      this.prisma.notification.findMany({
+        where: cursor
+          ? { ...where, OR: [{ createdAt: { lt: cursor.at } }, { createdAt: cursor.at, id: { lt: cursor.id } }] }
+          : where,
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: first + 1,
+      }),
+      this.prisma.notification.count({ where: { userId, readAt: null } }),
+    ]);
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node.createdAt, node.id), node }));
+    return {
+      edges,
+      pageInfo: { endCursor: edges.at(-1)?.cursor ?? null, hasNextPage: rows.length > first },
+      unreadCount,
+    };
+  }
+
+  /** Marks the caller's notifications `ids` read. @returns how many were unread. */
+  async markRead(userId: string, ids: string[]): Promise<number> {
+    const { count } = await this.prisma.notification.updateMany({
+      where: { userId, id: { in: ids }, readAt: null },
+      data: { readAt: new Date() },
+    });
+    return count;
+  }
+
+  /** What happens to `userId`'s account from now on. */
+  securityEvents(userId: string): Promise<Stream<SecurityEvent>> {
+    return this.bus.subscribe(AUDIT_TOPIC, (message) => {
+      const event = fromStored(message as StoredAuditEvent);
+      return concernedUser(event) === userId ? asSecurityEvent(event, userId) : undefined;
+    });
+  }
+
+  /** Audit events matching `filter` from now on. */
+  auditEvents(filter: AuditFilter): Promise<Stream<AuditEvent>> {
+    return this.bus.subscribe(AUDIT_TOPIC, (message) => {
+      const event = fromStored(message as StoredAuditEvent);
+      return matches(event, filter) ? event : undefined;
+    });
+  }
+
+  /** `userId`'s new notifications from now on. */
+  added(userId: string): Promise<Stream<NotificationRecord>> {
+    return this.bus.subscribe(NOTIFICATION_TOPIC, (message) => {
+      const stored = message as StoredNotification;
+      if (stored.userId !== userId) return undefined;
+      return { ...stored, createdAt: new Date(stored.createdAt), readAt: null };
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import type { AuditEvent } from "../../platform/audit/audit-event.js";
+
+interface SecurityAction {
+  title: string;
+  /** Also kept in the user's inbox (a plain sign-out is only streamed live). */
+  notify: boolean;
+}
+
+/** The audit actions that concern a user's own account, and how the user is told of them. */
+const SECURITY_ACTIONS: Record<string, SecurityAction> = {
+  "auth.login": { title: "New sign-in", notify: true },
+  "auth.social_login": { title: "New sign-in through a linked account", notify: true },
+  "auth.password_changed": { title: "Password changed", notify: true },
+  "auth.password_reset": { title: "Password reset", notify: true },
+  "auth.mfa_enabled": { title: "Two-factor authentication turned on", notify: true },
+  "auth.mfa_disabled": { title: "Two-factor authentication turned off", notify: true },
+  "auth.recovery_codes_regenerated": { title: "New recovery codes made", notify: true },
+  "auth.recovery_code_used": { title: "A recovery code was used", notify: true },
+  "auth.logout": { title: "Signed out", notify: false },
+  "auth.logout_all": { title: "Signed out everywhere", notify: true },
+  "session.revoked": { title: "A session was ended", notify: true },
+  "user.sessions_revoked": { title: "An administrator ended your sessions", notify: true },
+  "security.refresh_reuse": { title: "A session was ended: its refresh token was used twice", notify: true },
+  "security.account_locked": { title: "Sign-ins locked after failed attempts", notify: true },
+  "user.role_assigned": { title: "You were given a role", notify: true },
+  "user.role_removed": { title: "A role was taken from you", notify: true },
+  "organization.role_assigned": { title: "You were given a role in an organization", notify: true },
+  "organization.role_unassigned": { title: "A role in an organization was taken from you", notify: true },
+  "organization.member_removed": { title: "You were removed from an organization", notify: true },
+  "user.social_linked": { title: "A sign-in method was linked", notify: true },
+  "user.social_unlinked": { title: "A sign-in method was unlinked", notify: true },
+};
+
+/**
+ * The user whose account an event concerns: the target user, or the actor of what was done to one of
+ * their sessions or linked accounts. Undefined for actions that are not about one's own account.
+ */
+export function concernedUser(event: AuditEvent): string | undefined {
+  if (!SECURITY_ACTIONS[event.action]) return undefined;
+  const target = event.target;
+  if (target?.type === "user") return target.id ?? undefined;
+  return event.actor.id ?? undefined;
+}
+
+export interface SecurityNotice {
+  userId: string;
+  title: string;
+  body: string;
+  /** Whether it goes into the user's inbox. */
+  notify: boolean;
+}
+
+/** What to tell the user an event concerns, if any: a title and a line with where it came from. */
+export function securityNotice(event: AuditEvent): SecurityNotice | undefined {
+  const userId = concernedUser(event);
+  const action = SECURITY_ACTIONS[event.action];
+  if (!userId || !action) return undefined;
+  const from = [event.actor.ip && `from ${event.actor.ip}`, event.actor.userAgent && `(${event.actor.userAgent})`]
+    .filter(Boolean)
+    .join(" ");
+  const by = event.actor.id && event.actor.id !== userId && event.actor.email ? `by ${event.actor.email}` : "";
+  const body = [`${action.title} ${by}`.trim(), from].filter(Boolean).join(", ");
+  return { userId, title: action.title, body: `${body} at ${event.at.toISOString()}.`, notify: action.notify };
+}
