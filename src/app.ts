@@ -363,6 +363,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       http,
       {
         schema,
+        production,
         validationRules: protection.validationRules,
         tokens,
         contextFor,

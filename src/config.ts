@@ -13,6 +13,8 @@ export interface Config {
   port: number;
   /** Trust `X-Forwarded-For` from a proxy in front of Kafkey. @default false */
   trustProxy: boolean;
+  /** Processes serving on the port (cluster mode): one per core uses the machine. @default 1 */
+  workers: number;
   /** Largest request body accepted, in bytes. @default 102400 */
   bodyLimitBytes: number;
   /** GraphQL subscriptions over WebSocket on /graphql. */
@@ -216,6 +218,7 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_APP_URL",
   "KAFKEY_REQUIRE_VERIFIED_EMAIL",
   "KAFKEY_ORGANIZATION_CREATION",
+  "KAFKEY_WORKERS",
   "KAFKEY_WS_MAX_PAYLOAD_BYTES",
   "KAFKEY_WS_KEEPALIVE_MS",
   "KAFKEY_WS_MAX_SUBSCRIPTIONS",
@@ -362,6 +365,11 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError("SENTRY_DSN must look like https://<key>@<host>/<project>");
   }
   const databaseUrl = read(env, "DATABASE_URL");
+  const workers = int(env, "KAFKEY_WORKERS", 1, 1, 256);
+  // Workers share nothing in memory: the database and the store must be the shared ones.
+  if (workers > 1 && (!databaseUrl || !redisUrl)) {
+    throw new ConfigError("KAFKEY_WORKERS above 1 needs DATABASE_URL and REDIS_URL (shared by the workers)");
+  }
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");
   }
@@ -400,6 +408,7 @@ export function loadConfig(env: Env): Config {
     host: read(env, "HOST") ?? "127.0.0.1",
     port: int(env, "PORT", 4000, 0, 65535),
     trustProxy: bool(env, "KAFKEY_TRUST_PROXY", false),
+    workers,
     bodyLimitBytes: int(env, "KAFKEY_BODY_LIMIT_BYTES", 102_400, 1024),
     websocket: {
       maxPayloadBytes: int(env, "KAFKEY_WS_MAX_PAYLOAD_BYTES", 65_536, 1024),

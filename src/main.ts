@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from "./config.js";
+import cluster from "node:cluster";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { startTracing } from "./platform/observability/tracing.js";
 
 function printGeneratedAdmin(email: string, password: string, url: string): void {
@@ -19,8 +20,43 @@ function printGeneratedAdmin(email: string, password: string, url: string): void
   );
 }
 
+/**
+ * Cluster mode (`KAFKEY_WORKERS` > 1): this process only looks after the workers, which share the port.
+ * The first one starts alone (it migrates and creates the first admin), then the others; a worker that
+ * dies is replaced; SIGTERM/SIGINT stop them all gracefully.
+ */
+async function supervise(config: Config): Promise<void> {
+  let stopping = false;
+  const fork = () =>
+    new Promise<void>((resolve, reject) => {
+      const worker = cluster.fork();
+      worker.once("listening", () => resolve());
+      worker.once("exit", (code) => {
+        if (!stopping) {
+          console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
+          void fork().catch(reject);
+        }
+      });
+    });
+  await fork();
+  await Promise.all(Array.from({ length: config.workers - 1 }, fork));
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    const exitWhenDone = () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    };
+    cluster.on("exit", exitWhenDone);
+    exitWhenDone();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  if (config.workers > 1 && cluster.isPrimary) return supervise(config);
   const stopTracing = config.tracing.endpoint
     ? await startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName })
     : undefined;

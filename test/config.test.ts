@@ -26,6 +26,9 @@ describe("configuration", () => {
     [{ SENTRY_DSN: "sentry.example.com/1" }, "SENTRY_DSN"],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" }, "OTEL_EXPORTER_OTLP_ENDPOINT"],
     [{ KAFKEY_ADMIN_EMAIL: "a@b.c" }, "KAFKEY_ADMIN_PASSWORD"],
+    [{ KAFKEY_WORKERS: "2" }, "KAFKEY_WORKERS"],
+    [{ KAFKEY_WORKERS: "2", DATABASE_URL: "postgres://db/kafkey" }, "REDIS_URL"],
+    [{ KAFKEY_ORGANIZATION_CREATION: "everyone" }, "KAFKEY_ORGANIZATION_CREATION"],
   ])("refuses %j, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

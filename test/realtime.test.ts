@@ -14,7 +14,12 @@ const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $
 let a: TestServer;
 let b: TestServer;
 beforeAll(async () => {
-  const env = { KAFKEY_WS_MAX_SUBSCRIPTIONS: "3", KAFKEY_AUDIT_DISPATCH_INTERVAL_MS: "200" };
+  const env = {
+    KAFKEY_WS_MAX_SUBSCRIPTIONS: "3",
+    KAFKEY_WS_MAX_CONNECTIONS_PER_USER: "2",
+    KAFKEY_AUDIT_DISPATCH_INTERVAL_MS: "200",
+    KAFKEY_ORGANIZATION_CREATION: "users",
+  };
   a = await startServer({ env });
   b = await startServer({ env, sharing: a });
 });
@@ -161,6 +166,95 @@ describe("who may subscribe", () => {
     await until(() => fourth.state.done);
     expect(fourth.state.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
     expect(open.every((s) => !s.state.done)).toBe(true);
+    await connection.client.dispose();
+  });
+});
+
+describe("limits", () => {
+  it("count only running subscriptions: completed, refused and invalid ones free their place", async () => {
+    const user = await a.signUp("churn");
+    const connection = connect(a, bearer(user));
+    for (let i = 0; i < 5; i++) listen(connection, SECURITY_EVENTS).stop();
+    const invalid = [1, 2, 3, 4].map(() => listen(connection, `subscription { securityEvents { noSuchField } }`));
+    await until(() => invalid.every((s) => s.state.done));
+    const query = listen(connection, `query { me { id } }`);
+    await until(() => query.state.done);
+    expect(query.state.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+    const still = [1, 2, 3].map(() => listen(connection, SECURITY_EVENTS));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(still.every((s) => !s.state.done && !s.state.errors)).toBe(true);
+    await connection.client.dispose();
+  });
+
+  it("count a user's connections while they are open, and free them when they close", async () => {
+    const user = await a.signUp("reloads");
+    for (let i = 0; i < 4; i++) {
+      const connection = connect(b, bearer(user));
+      const events = listen(connection, SECURITY_EVENTS);
+      await until(
+        () => events.received.length > 0,
+        () => loginAs(a, user, `Reload/${i}`),
+      );
+      await connection.client.dispose();
+    }
+    const open = [connect(b, bearer(user)), connect(b, bearer(user))];
+    open.forEach((connection) => listen(connection, SECURITY_EVENTS));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const third = connect(b, bearer(user));
+    listen(third, SECURITY_EVENTS);
+    expect(await third.closed).toBe(4429);
+    await Promise.all(open.map((connection) => connection.client.dispose()));
+  });
+});
+
+describe("the live audit trail", () => {
+  it("ends with 4403 when its reader loses audit.read", async () => {
+    const auditor = await a.signUp("auditor");
+    const roleId = await a.grant(auditor.id, ["audit.read"]);
+    const connection = connect(b, bearer(auditor));
+    const trail = listen(connection, `subscription { auditEvents { action } }`);
+    const someone = await a.signUp("someone");
+    await until(
+      () => trail.received.length > 0,
+      () => loginAs(a, someone, "Any/1.0"),
+    );
+    const admin = await a.loginAdmin();
+    const removed = await a.gql(
+      `mutation($u: UUID!, $r: UUID!) { removeRole(userId: $u, roleId: $r) { id } }`,
+      { u: auditor.id, r: roleId },
+      admin.accessToken,
+    );
+    expect(removed.errors).toBeUndefined();
+    await loginAs(a, someone, "Any/1.0");
+    expect(await connection.closed).toBe(4403);
+  });
+
+  it("shows an organization's admin that organization's events only", async () => {
+    const owner = await a.signUp("org-owner");
+    const created = await a.gql(
+      `mutation { createOrganization(input: { name: "Live Co" }) { id } }`,
+      {},
+      owner.accessToken,
+    );
+    const organizationId = created.data!.createOrganization.id as string;
+    const connection = connect(b, { ...bearer(owner), "x-organization-id": organizationId });
+    const trail = listen(connection, `subscription { auditEvents { action organizationId } }`);
+    const inOrganization = () =>
+      a.gql(
+        `mutation($n: String!) { createOrganizationRole(input: { name: $n }) { id } }`,
+        { n: `r${Date.now()}` },
+        owner.accessToken,
+        { "x-organization-id": organizationId },
+      );
+    const someone = await a.signUp("outside");
+    await until(
+      () => trail.received.length > 0,
+      async () => {
+        await loginAs(a, someone, "Outside/1.0");
+        await inOrganization();
+      },
+    );
+    expect(trail.received.every((e) => e.auditEvents.organizationId === organizationId)).toBe(true);
     await connection.client.dispose();
   });
 });

@@ -8,13 +8,16 @@ import {
   GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  getOperationAST,
+  NoSchemaIntrospectionCustomRule,
+  parse,
   specifiedRules,
   validate,
   type ValidationRule,
 } from "graphql";
 import { CloseCode as ProtocolCloseCode, type Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type { AccessTokens } from "../modules/auth/index.js";
 import { CloseCode } from "../modules/notifications/index.js";
 import type { Logger } from "../platform/observability/logger.js";
@@ -36,7 +39,8 @@ export interface WebSocketOptions {
 interface ConnectionState {
   userId: string;
   authorization: string;
-  subscriptions: number;
+  /** The ids of the operations running on the connection. */
+  operations: Set<string>;
   expiry: NodeJS.Timeout;
 }
 
@@ -47,6 +51,8 @@ function clientAddress(request: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy && typeof forwarded === "string") return forwarded.split(",")[0]!.trim();
   return request.socket.remoteAddress ?? "unknown";
 }
+
+const coded = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
 /** Counts per key (a user, an IP), for limits. */
 class Counter {
@@ -69,6 +75,7 @@ class Counter {
 
 export interface WebSocketDependencies {
   schema: GraphQLSchema;
+  production: boolean;
   validationRules: ValidationRule[];
   tokens: AccessTokens;
   /** Builds an operation's context, as for an HTTP request. */
@@ -91,7 +98,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   const perIp = new Counter();
   const perUser = new Counter();
 
-  http.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "").split("?")[0];
     if (path !== "/graphql") {
       socket.destroy();
@@ -102,11 +109,11 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
       socket.end("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      ws.once("close", () => perIp.release(ip));
-      wss.emit("connection", ws, request);
-    });
-  });
+    // Released with the raw socket: a handshake ws refuses or the client abandons releases it too.
+    socket.once("close", () => perIp.release(ip));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+  };
+  http.server.on("upgrade", onUpgrade);
 
   const infoFor = (
     ctx: WsContext<Record<string, unknown> | undefined, Extra>,
@@ -129,7 +136,14 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: deps.schema,
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...deps.validationRules]),
+      isProd: deps.production,
+      validate: (schema, document) =>
+        validate(schema, document, [
+          ...specifiedRules,
+          ...deps.validationRules,
+          // As over HTTP: no introspection in production.
+          ...(deps.production ? [NoSchemaIntrospectionCustomRule] : []),
+        ]),
       async onConnect(ctx) {
         const authorization = ctx.connectionParams?.authorization;
         const refuse = (code: number, reason: string) => {
@@ -145,6 +159,8 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           publicUrl: "",
         });
         const principal = await probe.principal();
+        // Gone while its token was checked: nothing to count or to time.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
         if (!principal || !probe.token) {
           return refuse(CloseCode.UNAUTHORIZED, `Authentication failed: ${probe.tokenProblem() ?? "invalid token"}`);
         }
@@ -157,25 +173,46 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           Math.max(0, probe.token.expiresAt.getTime() - Date.now()),
         );
         expiry.unref();
-        ctx.extra.state = { userId: principal.userId, authorization, subscriptions: 0, expiry };
+        ctx.extra.state = { userId: principal.userId, authorization, operations: new Set(), expiry };
         return true;
       },
-      onSubscribe(ctx) {
+      onSubscribe(ctx, id, payload) {
         const state = ctx.extra.state;
-        if (!state)
-          return [new GraphQLError("Authentication required", { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
-        if (state.subscriptions >= options.maxSubscriptionsPerConnection) {
+        if (!state) return [coded("Authentication required", ErrorCode.UNAUTHENTICATED)];
+        // Queries and mutations go over HTTP, with its rate limits, budget and request context.
+        try {
+          const operation = getOperationAST(parse(payload.query), payload.operationName);
+          if (operation?.operation !== "subscription") {
+            return [
+              coded(
+                "Only subscriptions go over WebSocket: send queries and mutations over HTTP",
+                ErrorCode.BAD_REQUEST,
+              ),
+            ];
+          }
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : coded("Unreadable operation", ErrorCode.BAD_REQUEST)];
+        }
+        if (state.operations.size >= options.maxSubscriptionsPerConnection) {
           return [
-            new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions per connection`, {
-              extensions: { code: ErrorCode.RATE_LIMITED },
-            }),
+            coded(
+              `At most ${options.maxSubscriptionsPerConnection} subscriptions per connection`,
+              ErrorCode.RATE_LIMITED,
+            ),
           ];
         }
-        state.subscriptions += 1;
+        state.operations.add(id);
         return undefined;
       },
-      onComplete(ctx) {
-        if (ctx.extra.state) ctx.extra.state.subscriptions -= 1;
+      onError(ctx, id, _payload, errors) {
+        ctx.extra.state?.operations.delete(id);
+        return errors.map((error) => {
+          const formatted = deps.formatError(error);
+          return new GraphQLError(formatted.message, { extensions: formatted.extensions });
+        });
+      },
+      onComplete(ctx, id) {
+        ctx.extra.state?.operations.delete(id);
       },
       context: (ctx) => deps.contextFor(infoFor(ctx, ctx.extra.state!)),
       onNext: (_ctx, _id, _payload, _args, result) => formatted(result),
@@ -194,9 +231,13 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   return {
     /** Closes every connection (1001, going away) and stops accepting new ones. */
     async close(): Promise<void> {
+      http.server.off("upgrade", onUpgrade);
       for (const client of wss.clients) client.close(1001, "Server shutting down");
+      // Clients get a moment to answer the close; the rest are cut.
+      const grace = setTimeout(() => wss.clients.forEach((client) => client.terminate()), 1000);
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearTimeout(grace);
     },
   };
 }

@@ -11,6 +11,8 @@ export const CloseCode = {
   FORBIDDEN: 4403,
   /** The client did not read fast enough: dropped instead of buffered. */
   POLICY_VIOLATION: 1008,
+  /** The server could not go on (logged with the request id). */
+  INTERNAL_ERROR: 1011,
 } as const;
 
 /**
@@ -33,26 +35,45 @@ export async function openLive<T>(
   return guarded(stream, ctx, allowed);
 }
 
-async function* guarded<T>(stream: Stream<T>, ctx: Context, allowed: (principal: Principal) => boolean) {
-  try {
-    for (;;) {
+/**
+ * The stream, checked before each event. A hand-written iterator, not a generator: `return()` (the
+ * client completed, or left) ends the stream at once, even while it waits for an event or has not
+ * been read yet, so no listener outlives its subscription.
+ */
+function guarded<T>(
+  stream: Stream<T>,
+  ctx: Context,
+  allowed: (principal: Principal) => boolean,
+): AsyncIterableIterator<T> {
+  const end = async (code: number, reason: string): Promise<IteratorResult<T>> => {
+    ctx.live?.close(code, reason);
+    return stream.return();
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
       let next: IteratorResult<T>;
       try {
         next = await stream.next();
       } catch (error) {
-        if (!(error instanceof SlowConsumerError)) throw error;
-        ctx.live?.close(CloseCode.POLICY_VIOLATION, "Too slow to keep up: dropped");
-        return;
+        if (error instanceof SlowConsumerError) return end(CloseCode.POLICY_VIOLATION, "Too slow to keep up: dropped");
+        ctx.log.error("subscription stream failed", { error });
+        return end(CloseCode.INTERNAL_ERROR, "Internal error");
       }
-      if (next.done) return;
-      const now = await ctx.reload();
+      if (next.done) return next;
+      let now: Principal | null;
+      try {
+        now = await ctx.reload();
+      } catch (error) {
+        ctx.log.error("subscriber could not be checked again", { error });
+        return end(CloseCode.INTERNAL_ERROR, "Internal error");
+      }
       if (!now || !allowed(now)) {
-        ctx.live?.close(CloseCode.FORBIDDEN, now ? "Permission removed" : (ctx.tokenProblem() ?? "Forbidden"));
-        return;
+        return end(CloseCode.FORBIDDEN, now ? "Permission removed" : (ctx.tokenProblem() ?? "Forbidden"));
       }
-      yield next.value;
-    }
-  } finally {
-    await stream.return();
-  }
+      return next;
+    },
+    return: () => stream.return(),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

@@ -4,7 +4,7 @@ import type { AuditEvent, AuditFilter } from "../../platform/audit/audit-event.j
 import { fromStored, toStored, type StoredAuditEvent } from "../../platform/audit/audit-event.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { EventBus, Stream } from "../../platform/events/event-bus.js";
-import { concernedUser, securityNotice } from "./security-events.js";
+import { actedAlone, concernedUser, securityNotice } from "./security-events.js";
 import type { SecurityEvent } from "./notification.type.js";
 
 /** The live topics: every audit event as it is delivered, and every new notification. */
@@ -30,8 +30,9 @@ function asSecurityEvent(event: AuditEvent, userId: string): SecurityEvent | und
     at: event.at,
     action: event.action,
     title: notice.title,
-    ip: event.actor.ip,
-    userAgent: event.actor.userAgent,
+    // Where the user was, not where an administrator who acted on them was.
+    ip: actedAlone(event, userId) ? event.actor.ip : null,
+    userAgent: actedAlone(event, userId) ? event.actor.userAgent : null,
     actorEmail: event.actor.id !== userId ? event.actor.email : null,
     sessionId: event.target?.type === "session" ? event.target.id : null,
   };
@@ -71,8 +72,11 @@ export class NotificationService {
       data: rows.filter((row) => existing.has(row.userId)),
       skipDuplicates: true,
     });
-    for (const event of events) await this.bus.publish(AUDIT_TOPIC, toStored(event));
-    for (const notification of added) await this.bus.publish(NOTIFICATION_TOPIC, notification);
+    // Not awaited: the live streams must not hold up delivery (a Redis that is down would stall it).
+    void Promise.allSettled([
+      ...events.map((event) => this.bus.publish(AUDIT_TOPIC, toStored(event))),
+      ...added.map((notification) => this.bus.publish(NOTIFICATION_TOPIC, notification)),
+    ]);
   }
 
   /** The caller's inbox, newest first. */

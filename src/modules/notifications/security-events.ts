@@ -42,6 +42,14 @@ export function concernedUser(event: AuditEvent): string | undefined {
   return event.actor.id ?? undefined;
 }
 
+/**
+ * Whether the user did it themself, or nobody signed in did (a lockout, a stolen token's reuse): only
+ * then is the request's IP and device theirs to see, not an administrator's.
+ */
+export function actedAlone(event: AuditEvent, userId: string): boolean {
+  return event.actor.id === null || event.actor.id === userId;
+}
+
 export interface SecurityNotice {
   userId: string;
   title: string;
@@ -55,9 +63,11 @@ export function securityNotice(event: AuditEvent): SecurityNotice | undefined {
   const userId = concernedUser(event);
   const action = SECURITY_ACTIONS[event.action];
   if (!userId || !action) return undefined;
-  const from = [event.actor.ip && `from ${event.actor.ip}`, event.actor.userAgent && `(${event.actor.userAgent})`]
-    .filter(Boolean)
-    .join(" ");
+  const from = actedAlone(event, userId)
+    ? [event.actor.ip && `from ${event.actor.ip}`, event.actor.userAgent && `(${event.actor.userAgent})`]
+        .filter(Boolean)
+        .join(" ")
+    : "";
   const by = event.actor.id && event.actor.id !== userId && event.actor.email ? `by ${event.actor.email}` : "";
   const body = [`${action.title} ${by}`.trim(), from].filter(Boolean).join(", ");
   return { userId, title: action.title, body: `${body} at ${event.at.toISOString()}.`, notify: action.notify };

@@ -109,13 +109,30 @@ export class EventBus {
         } catch {
           return;
         }
-        for (const each of listeners) each(message);
+        for (const each of listeners) {
+          try {
+            each(message);
+          } catch (error) {
+            // One subscriber's trouble (a message it cannot read) is nobody else's.
+            this.log.warn("event listener failed", { topic, error });
+          }
+        }
       });
-      entry = { listeners, ready };
-      this.topics.set(topic, entry);
+      const created = { listeners, ready };
+      entry = created;
+      this.topics.set(topic, created);
+      // A store that refused the subscription must not keep the topic broken for later subscribers.
+      ready.catch(() => {
+        if (this.topics.get(topic) === created) this.topics.delete(topic);
+      });
     }
     entry.listeners.add(listener);
-    await entry.ready;
+    try {
+      await entry.ready;
+    } catch (error) {
+      entry.listeners.delete(listener);
+      throw error;
+    }
   }
 
   private async unlisten(topic: string, listener: (message: unknown) => void): Promise<void> {
@@ -133,6 +150,6 @@ export class EventBus {
   async close(): Promise<void> {
     const entries = [...this.topics.values()];
     this.topics.clear();
-    await Promise.all(entries.map(async (entry) => (await entry.ready)()));
+    await Promise.allSettled(entries.map(async (entry) => (await entry.ready)()));
   }
 }

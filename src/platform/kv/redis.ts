@@ -77,9 +77,16 @@ export class RedisStore implements KeyValueStore {
     }
     let handlers = this.handlers.get(name);
     if (!handlers) {
-      handlers = new Set();
-      this.handlers.set(name, handlers);
-      await this.subscriber.subscribe(name);
+      const created = new Set<(message: string) => void>();
+      handlers = created;
+      this.handlers.set(name, created);
+      try {
+        await this.subscriber.subscribe(name);
+      } catch (error) {
+        // Not subscribed: the next subscriber to this channel tries again.
+        if (this.handlers.get(name) === created) this.handlers.delete(name);
+        throw error;
+      }
     }
     handlers.add(onMessage);
     return async () => {
