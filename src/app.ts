@@ -2,7 +2,10 @@
 import "reflect-metadata";
 import path from "node:path";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -334,6 +337,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ...protection.plugins,
         queryBudgetPlugin(kv, config.queryBudget),
         metricsPlugin(metrics),
+        // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
+        ApolloServerPluginCacheControlDisabled(),
         fastifyApolloDrainPlugin(http),
         production
           ? ApolloServerPluginLandingPageDisabled()

@@ -129,6 +129,31 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("docker-compose.scale.yml", () => {
+  const reset = { tag: "!reset", collection: "seq" as const, resolve: () => [] };
+  const scale = parse(read("docker-compose.scale.yml"), { customTags: [reset] }) as { services: Record<string, any> };
+  const nginx = read("deploy/nginx.conf");
+
+  it("puts the api replicas behind an nginx proxy that alone publishes port 4000", () => {
+    expect(Object.keys(scale.services).sort()).toEqual(["api", "proxy"]);
+    expect(scale.services.api.ports).toEqual([]);
+    expect(scale.services.api.environment.KAFKEY_TRUST_PROXY).toBe("true");
+    expect(scale.services.proxy.image).toMatch(/^nginx:/);
+    expect(scale.services.proxy.ports).toEqual(["4000:4000"]);
+    expect(scale.services.proxy.volumes).toContain("./deploy/nginx.conf:/etc/nginx/nginx.conf:ro");
+    expect(scale.services.proxy.depends_on.api.condition).toBe("service_healthy");
+  });
+
+  it("proxies to every api replica, WebSocket upgrades included", () => {
+    expect(nginx).toMatch(/upstream kafkey \{\s*server api:4000;/);
+    expect(nginx).toContain("proxy_pass http://kafkey;");
+    expect(nginx).toContain("proxy_set_header Upgrade $http_upgrade;");
+    expect(nginx).toContain("proxy_set_header Connection $connection_upgrade;");
+    expect(nginx).toContain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+    expect(nginx.split("{").length).toBe(nginx.split("}").length);
+  });
+});
+
 describe(".env.example", () => {
   const names = envExampleNames(read(".env.example"));
   const configVariables: readonly string[] = CONFIG_VARIABLES;

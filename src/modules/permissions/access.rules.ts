@@ -42,9 +42,13 @@ export const requirePermission = once((key) =>
   ),
 );
 
-/** A field of a user: the user themself may always see it, anybody else needs `key`. */
+/**
+ * A field of a user: the user themself may always see it, anybody else needs `key`. Not cached by
+ * graphql-shield: its "strict" cache hashes the whole parent object for each field, which costs far
+ * more than this check (a set lookup, and the principal loaded once per request).
+ */
 export const selfOrPermission = once((key) =>
-  guardedRule(`self-or:${key}`, "strict", async (parent: { id: string }, _args, ctx) =>
+  guardedRule(`self-or:${key}`, "no_cache", async (parent: { id: string }, _args, ctx) =>
     ctx.selfIds.has(parent.id) ? true : check(await principalOrError(ctx), key),
   ),
 );
@@ -64,7 +68,8 @@ export function organizationPermission(key: OrganizationPermission, organization
   const ruleName = `org-permission:${name}:${key}`;
   let built = organizationRules.get(ruleName);
   if (!built) {
-    built = guardedRule(ruleName, "strict", async (parent, args, ctx) => {
+    // "no_cache", as selfOrPermission: cheaper than graphql-shield hashing parent and arguments.
+    built = guardedRule(ruleName, "no_cache", async (parent, args, ctx) => {
       const principal = await principalOrError(ctx);
       if (principal instanceof UnauthenticatedError) return principal;
       const organizationId = (organizationOf(parent, args) ?? principal.organization?.id)?.toLowerCase();

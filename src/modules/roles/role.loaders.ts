@@ -21,21 +21,27 @@ const memberKey = (m: { organizationId: string; userId: string }) => `${m.organi
 
 export function createRoleLoaders(prisma: PrismaClient, scoped: ScopedClients): RoleLoaders {
   return {
+    // One statement each (a JOIN): Prisma's `include` would send a second one for the related rows.
     rolesByUserId: new DataLoader(async (userIds) => {
-      const rows = await prisma.userRole.findMany({
-        where: { userId: { in: [...userIds] } },
-        include: { role: true },
-        orderBy: { role: { name: "asc" } },
-      });
-      return groupBy(userIds, rows, (r) => r.userId).map((group) => group.map((r) => r.role));
+      const rows = await prisma.$queryRaw<(RoleRecord & { userId: string })[]>`
+        SELECT ur."user_id" AS "userId", r."id", r."organization_id" AS "organizationId", r."name",
+               r."description", r."is_system" AS "isSystem", r."created_at" AS "createdAt",
+               r."updated_at" AS "updatedAt"
+        FROM "user_roles" ur JOIN "roles" r ON r."id" = ur."role_id"
+        WHERE ur."user_id" = ANY(${[...userIds]}::uuid[])
+        ORDER BY r."name"`;
+      return groupBy(userIds, rows, (r) => r.userId).map((group) => group.map(({ userId: _, ...role }) => role));
     }),
     permissionsByRoleId: new DataLoader(async (roleIds) => {
-      const rows = await prisma.rolePermission.findMany({
-        where: { roleId: { in: [...roleIds] } },
-        include: { permission: true },
-        orderBy: { permission: { key: "asc" } },
-      });
-      return groupBy(roleIds, rows, (r) => r.roleId).map((group) => group.map((r) => r.permission));
+      const rows = await prisma.$queryRaw<(PermissionRecord & { roleId: string })[]>`
+        SELECT rp."role_id" AS "roleId", p."id", p."key", p."description", p."created_at" AS "createdAt",
+               p."updated_at" AS "updatedAt"
+        FROM "role_permissions" rp JOIN "permissions" p ON p."id" = rp."permission_id"
+        WHERE rp."role_id" = ANY(${[...roleIds]}::uuid[])
+        ORDER BY p."key"`;
+      return groupBy(roleIds, rows, (r) => r.roleId).map((group) =>
+        group.map(({ roleId: _, ...permission }) => permission),
+      );
     }),
     rolesByMember: new DataLoader(
       async (members) => {

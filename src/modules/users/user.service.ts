@@ -1,4 +1,4 @@
-import type { Prisma, User as UserRecord } from "../../generated/prisma/client.js";
+import { Prisma, type User as UserRecord } from "../../generated/prisma/client.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
@@ -47,27 +47,34 @@ export class UserService {
     return this.prisma.user.update({ where: { id: userId }, data: { displayName: input.displayName?.trim() } });
   }
 
+  /**
+   * A page of users, oldest first, with the total: one statement (the count is a subquery PostgreSQL
+   * runs once), not a count and a select. Only a page past the end needs a second one, for the total.
+   */
   async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserRecord[]; pageInfo: PageInfo }> {
-    const search = filter.search?.trim() ? likeLiteral(filter.search.trim()) : undefined;
-    const where: Prisma.UserWhereInput = {
-      status: filter.status,
-      roles: filter.roleId ? { some: { roleId: filter.roleId } } : undefined,
-      OR: search
-        ? [
-            { email: { contains: search, mode: "insensitive" } },
-            { displayName: { contains: search, mode: "insensitive" } },
-          ]
+    const search = filter.search?.trim() ? `%${likeLiteral(filter.search.trim())}%` : undefined;
+    const conditions = [
+      filter.status ? Prisma.sql`u."status" = ${filter.status}::"user_status"` : undefined,
+      filter.roleId
+        ? Prisma.sql`EXISTS (SELECT 1 FROM "user_roles" ur WHERE ur."user_id" = u."id" AND ur."role_id" = ${filter.roleId}::uuid)`
         : undefined,
-    };
-    const [totalItems, items] = await Promise.all([
-      this.prisma.user.count({ where }),
-      this.prisma.user.findMany({
-        where,
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-        skip: (page.page - 1) * page.pageSize,
-        take: page.pageSize,
-      }),
-    ]);
+      search ? Prisma.sql`(u."email" ILIKE ${search} OR u."display_name" ILIKE ${search})` : undefined,
+    ].filter((condition) => condition !== undefined);
+    const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+    const rows = await this.prisma.$queryRaw<(UserRecord & { total: number })[]>`
+      SELECT u."id", u."email", u."password_hash" AS "passwordHash", u."display_name" AS "displayName",
+             u."email_verified_at" AS "emailVerifiedAt", u."status"::text AS "status", u."totp_secret" AS "totpSecret",
+             u."totp_enabled_at" AS "totpEnabledAt", u."created_at" AS "createdAt", u."updated_at" AS "updatedAt",
+             (SELECT count(*)::int FROM "users" u ${where}) AS "total"
+      FROM "users" u ${where}
+      ORDER BY u."created_at", u."id"
+      LIMIT ${page.pageSize} OFFSET ${(page.page - 1) * page.pageSize}`;
+    const totalItems =
+      rows[0]?.total ??
+      Number(
+        (await this.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS "n" FROM "users" u ${where}`)[0]?.n ?? 0,
+      );
+    const items = rows.map(({ total: _, ...user }) => user);
     return { items, pageInfo: pageInfo(page, totalItems) };
   }
 
