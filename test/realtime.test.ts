@@ -99,7 +99,8 @@ describe("securityEvents", () => {
   it("never delivers another user's events", async () => {
     const me = await a.signUp("me");
     const other = await a.signUp("other");
-    const connection = connect(b, bearer(me));
+    // As Apollo Sandbox sends it: its headers, as connection parameters.
+    const connection = connect(b, { Authorization: `Bearer ${me.accessToken}` });
     const events = listen(connection, SECURITY_EVENTS);
     await until(
       () => events.received.some((e) => e.securityEvents.userAgent === "Mine/1.0"),

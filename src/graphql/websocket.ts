@@ -121,7 +121,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   ): RequestInfo => ({
     id: randomUUID(),
     authorization: state.authorization,
-    organizationHeader: ctx.connectionParams?.["x-organization-id"],
+    organizationHeader: ctx.connectionParams?.["x-organization-id"] ?? ctx.connectionParams?.["X-Organization-Id"],
     client: {
       ip: clientAddress(ctx.extra.request, options.trustProxy),
       userAgent: ctx.extra.request.headers["user-agent"],
@@ -145,7 +145,8 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           ...(deps.production ? [NoSchemaIntrospectionCustomRule] : []),
         ]),
       async onConnect(ctx) {
-        const authorization = ctx.connectionParams?.authorization;
+        // Clients (and Apollo Sandbox, which sends its headers as connection parameters) spell it either way.
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const refuse = (code: number, reason: string) => {
           ctx.extra.socket.close(code, reason);
           return false;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Session as SessionRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import { UnauthenticatedError } from "../../graphql/errors.js";
@@ -94,6 +95,10 @@ export class SessionService {
    */
   async rotate(token: string, client: ClientInfo): Promise<{ userId: string; issued: IssuedRefreshToken }> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidRefreshToken();
+    // The usual case, a live token of a live session of an active user, in one statement; anything
+    // else (unknown, expired, a retry within the grace period, a reuse) is sorted out below.
+    const rotated = await this.rotateLive(token, client);
+    if (rotated) return rotated;
     const presented = await this.prisma.refreshToken.findUnique({
       where: { tokenHash: hashToken(token) },
       include: { session: true, user: { select: { status: true } } },
@@ -110,6 +115,53 @@ export class SessionService {
     }
     if (presented.expiresAt <= now) throw invalidRefreshToken();
     return { userId: presented.userId, issued: await this.claim(presented, client) };
+  }
+
+  /**
+   * Claims a live refresh token and issues its successor in one statement: the presented token is
+   * revoked and linked to the new one, the session is touched, all or nothing. Of two concurrent
+   * claims of one token, one gets it (the row lock), the other finds it revoked.
+   * @returns undefined when the token is not live (unknown, revoked, expired, its session ended, its
+   * user disabled).
+   */
+  private async rotateLive(
+    token: string,
+    client: ClientInfo,
+  ): Promise<{ userId: string; issued: IssuedRefreshToken } | undefined> {
+    const next = randomToken();
+    const nextId = randomUUID();
+    const expiresAt = this.refreshExpiry();
+    const [row] = await this.prisma.$queryRaw<{ userId: string; sessionId: string; organizationId: string | null }[]>`
+      WITH presented AS (
+        SELECT t."id", t."user_id", t."family_id" FROM "refresh_tokens" t
+        JOIN "sessions" s ON s."id" = t."family_id" AND s."revoked_at" IS NULL
+        JOIN "users" u ON u."id" = t."user_id" AND u."status" = 'active'
+        WHERE t."token_hash" = ${hashToken(token)} AND t."revoked_at" IS NULL AND t."expires_at" > now()
+        FOR UPDATE OF t
+      ), issued AS (
+        INSERT INTO "refresh_tokens" ("id", "user_id", "token_hash", "family_id", "expires_at", "ip", "user_agent")
+        SELECT ${nextId}::uuid, p."user_id", ${hashToken(next)}, p."family_id", ${expiresAt}, ${client.ip},
+               ${client.userAgent ?? null}
+        FROM presented p
+        RETURNING "family_id"
+      ), claimed AS (
+        UPDATE "refresh_tokens" t SET "revoked_at" = now(), "replaced_by_id" = ${nextId}::uuid
+        FROM presented p WHERE t."id" = p."id"
+        RETURNING t."user_id", t."family_id"
+      ), session AS (
+        UPDATE "sessions" s SET "last_used_at" = now(), "expires_at" = ${expiresAt}, "ip" = ${client.ip},
+               "user_agent" = ${client.userAgent ?? null}
+        FROM claimed c WHERE s."id" = c."family_id"
+        RETURNING s."organization_id"
+      )
+      SELECT c."user_id" AS "userId", c."family_id" AS "sessionId",
+             (SELECT "organization_id" FROM session) AS "organizationId"
+      FROM claimed c`;
+    if (!row) return undefined;
+    return {
+      userId: row.userId,
+      issued: { sessionId: row.sessionId, token: next, expiresAt, organizationId: row.organizationId },
+    };
   }
 
   /** The active sessions of a user, most recently used first. */
