@@ -119,8 +119,9 @@ export class SessionService {
 
   /**
    * Claims a live refresh token and issues its successor in one statement: the presented token is
-   * revoked and linked to the new one, the session is touched, all or nothing. Of two concurrent
-   * claims of one token, one gets it (the row lock), the other finds it revoked.
+   * revoked and linked to the new one, the session is touched, all or nothing. A token another request
+   * is claiming at this moment is skipped: the careful path then waits for that claim, and of two
+   * concurrent exchanges one succeeds while the other is refused, as before.
    * @returns undefined when the token is not live (unknown, revoked, expired, its session ended, its
    * user disabled).
    */
@@ -131,13 +132,16 @@ export class SessionService {
     const next = randomToken();
     const nextId = randomUUID();
     const expiresAt = this.refreshExpiry();
+    // The application's clock, as everywhere else: the database's now() would be read in its time zone.
+    const now = new Date();
     const [row] = await this.prisma.$queryRaw<{ userId: string; sessionId: string; organizationId: string | null }[]>`
       WITH presented AS (
         SELECT t."id", t."user_id", t."family_id" FROM "refresh_tokens" t
         JOIN "sessions" s ON s."id" = t."family_id" AND s."revoked_at" IS NULL
         JOIN "users" u ON u."id" = t."user_id" AND u."status" = 'active'
-        WHERE t."token_hash" = ${hashToken(token)} AND t."revoked_at" IS NULL AND t."expires_at" > now()
-        FOR UPDATE OF t
+        WHERE t."token_hash" = ${hashToken(token)} AND t."revoked_at" IS NULL AND t."expires_at" > ${now}
+        -- A token being claimed right now is left to the careful path, which waits for that claim.
+        FOR UPDATE OF t SKIP LOCKED
       ), issued AS (
         INSERT INTO "refresh_tokens" ("id", "user_id", "token_hash", "family_id", "expires_at", "ip", "user_agent")
         SELECT ${nextId}::uuid, p."user_id", ${hashToken(next)}, p."family_id", ${expiresAt}, ${client.ip},
@@ -145,11 +149,11 @@ export class SessionService {
         FROM presented p
         RETURNING "family_id"
       ), claimed AS (
-        UPDATE "refresh_tokens" t SET "revoked_at" = now(), "replaced_by_id" = ${nextId}::uuid
+        UPDATE "refresh_tokens" t SET "revoked_at" = ${now}, "replaced_by_id" = ${nextId}::uuid
         FROM presented p WHERE t."id" = p."id"
         RETURNING t."user_id", t."family_id"
       ), session AS (
-        UPDATE "sessions" s SET "last_used_at" = now(), "expires_at" = ${expiresAt}, "ip" = ${client.ip},
+        UPDATE "sessions" s SET "last_used_at" = ${now}, "expires_at" = ${expiresAt}, "ip" = ${client.ip},
                "user_agent" = ${client.userAgent ?? null}
         FROM claimed c WHERE s."id" = c."family_id"
         RETURNING s."organization_id"

@@ -75,6 +75,8 @@ export async function openDatabase(
       connectionTimeoutMillis: database.connectTimeoutMs,
       statement_timeout: database.statementTimeoutMs,
       application_name: "kafkey",
+      // The adapter exchanges timestamps as UTC without a zone: the session must read them as UTC too.
+      options: "-c TimeZone=UTC",
     });
     // An idle connection closed by the server (restart, failover) is dropped by the pool and the next
     // query opens another; without a listener its error would end the process.
