@@ -1,5 +1,5 @@
 import { ArgsType, Field, Int, ObjectType } from "type-graphql";
-import { Max, Min } from "class-validator";
+import { IsOptional, Max, MaxLength, Min } from "class-validator";
 import { isUuid } from "../platform/uuid.js";
 import { BadUserInputError } from "./errors.js";
 
@@ -42,6 +42,20 @@ export class PageInfo {
 export function pageInfo({ page, pageSize }: PageArgs, totalItems: number): PageInfo {
   const totalPages = Math.ceil(totalItems / pageSize);
   return { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 };
+}
+
+/** `first` and `after` of a cursor-paginated list (newest first); lists extend it with their filters. */
+@ArgsType()
+export class CursorArgs {
+  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_PAGE_SIZE}` })
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  first!: number;
+
+  @Field(() => String, { nullable: true, description: "The endCursor of the page before" })
+  @IsOptional()
+  @MaxLength(200)
+  after?: string;
 }
 
 /** Where a cursor-paginated list stands (Relay's PageInfo, forward only). */

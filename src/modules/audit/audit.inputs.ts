@@ -1,7 +1,7 @@
-import { ArgsType, Field, InputType, Int } from "type-graphql";
+import { ArgsType, Field, InputType } from "type-graphql";
 import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
-import { IsOptional, Max, MaxLength, Min } from "class-validator";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../graphql/pagination.js";
+import { IsOptional, MaxLength } from "class-validator";
+import { CursorArgs } from "../../graphql/pagination.js";
 
 @InputType({ description: "Events matching every given condition." })
 export class AuditEventFilter {
@@ -35,18 +35,8 @@ export class AuditEventFilter {
 }
 
 @ArgsType()
-export class AuditEventArgs {
+export class AuditEventArgs extends CursorArgs {
   @Field(() => AuditEventFilter, { nullable: true })
   @IsOptional()
   filter?: AuditEventFilter;
-
-  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_PAGE_SIZE}` })
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
-  first!: number;
-
-  @Field(() => String, { nullable: true, description: "The endCursor of the page before" })
-  @IsOptional()
-  @MaxLength(200)
-  after?: string;
 }

@@ -1,9 +1,8 @@
 import { Arg, Args, ArgsType, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { UUIDResolver } from "graphql-scalars";
-import { IsOptional, Max, MaxLength, Min } from "class-validator";
 import { actorOf, type Context } from "../../graphql/context.js";
 import { BadUserInputError } from "../../graphql/errors.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../graphql/pagination.js";
+import { CursorArgs, MAX_PAGE_SIZE } from "../../graphql/pagination.js";
 import type { AuditEvent as AuditEventRecord, AuditFilter } from "../../platform/audit/audit-event.js";
 import { AuditEvent, AuditEventFilter } from "../audit/index.js";
 import { can, canInOrganization, type Principal } from "../permissions/index.js";
@@ -11,17 +10,7 @@ import { openLive } from "./live.js";
 import { Notification, NotificationConnection, SecurityEvent } from "./notification.type.js";
 
 @ArgsType()
-class NotificationArgs {
-  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_PAGE_SIZE}` })
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
-  first!: number;
-
-  @Field(() => String, { nullable: true, description: "The endCursor of the page before" })
-  @IsOptional()
-  @MaxLength(200)
-  after?: string;
-
+class NotificationArgs extends CursorArgs {
   @Field(() => Boolean, { defaultValue: false })
   unreadOnly!: boolean;
 }
