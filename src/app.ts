@@ -318,7 +318,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log, metrics);
-    const publicUrl = (request: FastifyRequest) => config.oauth.publicUrl ?? `${request.protocol}://${request.host}`;
+    // Kafkey's base URL as a client sees it: the configured one, else the request's own.
+    const baseUrl = (protocol: string, host: string | undefined) =>
+      config.oauth.publicUrl ?? `${protocol}://${host ?? "localhost"}`;
+    const publicUrl = (request: FastifyRequest) => baseUrl(request.protocol, request.host);
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
@@ -370,11 +373,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         schema,
         production,
         validationRules: protection.validationRules,
-        tokens,
         contextFor,
-        publicUrl: (request) => config.oauth.publicUrl ?? `http://${request.headers.host ?? "localhost"}`,
+        publicUrl: (request) => baseUrl("http", request.headers.host),
         formatError: (error) => formatError(error.toJSON(), error),
-        log,
       },
       { ...config.websocket, trustProxy: config.trustProxy },
     );

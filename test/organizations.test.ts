@@ -492,6 +492,7 @@ describe("platform admins", () => {
     // However the id is spelled, it is one organization: the suspension holds for an upper-case one too.
     const upper = organization.id.toUpperCase();
     expect((await as(owner, MEMBERS, {}, upper)).errors).toBeUndefined();
+    expect((await as(owner, MEMBERS, { o: upper }, organization.id)).errors).toBeUndefined();
     const suspended = await as(
       admin,
       `mutation($o: UUID) { updateOrganization(organizationId: $o, input: { status: SUSPENDED }) { status } }`,

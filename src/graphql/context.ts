@@ -213,7 +213,7 @@ export function contextFactory(deps: ContextDependencies) {
       organizationProblem: () => organizationProblem,
       async tenant(organizationId) {
         const actor = await principalOnce();
-        const id = (organizationId ?? actor?.organization?.id)?.toLowerCase();
+        const id = organizationId ?? actor?.organization?.id;
         if (!actor || !id || organizationGrants(actor, id) === null) throw new NotFoundError("Organization");
         return { organizationId: id, db: deps.scoped.of(id) };
       },

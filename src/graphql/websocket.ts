@@ -18,9 +18,7 @@ import {
 import { CloseCode as ProtocolCloseCode, type Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
-import type { AccessTokens } from "../modules/auth/index.js";
 import { CloseCode } from "../modules/notifications/index.js";
-import type { Logger } from "../platform/observability/logger.js";
 import type { Context, RequestInfo } from "./context.js";
 import { ErrorCode } from "./errors.js";
 
@@ -77,13 +75,11 @@ export interface WebSocketDependencies {
   schema: GraphQLSchema;
   production: boolean;
   validationRules: ValidationRule[];
-  tokens: AccessTokens;
   /** Builds an operation's context, as for an HTTP request. */
   contextFor: (request: RequestInfo) => Context;
   publicUrl: (request: IncomingMessage) => string;
   /** Masks unexpected errors the way Apollo's formatError does over HTTP. */
   formatError: (error: GraphQLError) => GraphQLFormattedError;
-  log: Logger;
 }
 
 /**

@@ -1,15 +1,16 @@
 import { ArgsType, Field, InputType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
 import { IsOptional, MaxLength } from "class-validator";
 import { CursorArgs } from "../../graphql/pagination.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @InputType({ description: "Events matching every given condition." })
 export class AuditEventFilter {
-  @Field(() => UUIDResolver, { nullable: true })
+  @Field(() => UUID, { nullable: true })
   @IsOptional()
   actorId?: string;
 
-  @Field(() => UUIDResolver, { nullable: true })
+  @Field(() => UUID, { nullable: true })
   @IsOptional()
   targetId?: string;
 
@@ -18,7 +19,7 @@ export class AuditEventFilter {
   @MaxLength(100)
   action?: string;
 
-  @Field(() => UUIDResolver, {
+  @Field(() => UUID, {
     nullable: true,
     description: "Only what happened in this organization. An organization admin always reads their own.",
   })

@@ -1,6 +1,7 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
-import { DateTimeISOResolver, JSONResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver, JSONResolver } from "graphql-scalars";
 import { CursorPageInfo } from "../../graphql/pagination.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** GraphQL names on the left, stored values on the right. */
 export enum AuditOutcome {
@@ -11,7 +12,7 @@ registerEnumType(AuditOutcome, { name: "AuditOutcome" });
 
 @ObjectType({ description: "Who did it, from where. No id for someone not signed in, such as a failed login." })
 export class AuditActor {
-  @Field(() => UUIDResolver, { nullable: true })
+  @Field(() => UUID, { nullable: true })
   id!: string | null;
 
   @Field(() => String, { nullable: true })
@@ -29,7 +30,7 @@ export class AuditTarget {
   @Field(() => String, { description: "user, role, permission, session" })
   type!: string;
 
-  @Field(() => UUIDResolver, { nullable: true })
+  @Field(() => UUID, { nullable: true })
   id!: string | null;
 }
 
@@ -47,7 +48,7 @@ export class AuditChange {
 
 @ObjectType({ description: "One administrative or security-relevant action: who did what, when, from where." })
 export class AuditEvent {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => DateTimeISOResolver)
@@ -71,7 +72,7 @@ export class AuditEvent {
   @Field(() => String, { nullable: true, description: "The x-request-id of the request that did it." })
   requestId!: string | null;
 
-  @Field(() => UUIDResolver, { nullable: true })
+  @Field(() => UUID, { nullable: true })
   organizationId!: string | null;
 }
 

@@ -1,9 +1,10 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import type { AuthResult } from "./auth.service.js";
 import { SignUpInput } from "./auth.inputs.js";
 import { AuthPayload } from "./auth.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** The response may show the signed-in user's own fields, although the request had no token. */
 export function reveal(ctx: Context, result: AuthResult): AuthResult {
@@ -61,7 +62,7 @@ export class AuthResolver {
   @Mutation(() => Boolean, {
     description: "Lifts a lockout after failed logins. Needs users.update, and every permission the user holds.",
   })
-  async unlockUser(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async unlockUser(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     const actor = await actorOf(ctx);
     await ctx.services.users.requireManageable(actor, id);
     await ctx.services.auth.unlock(actor, id);

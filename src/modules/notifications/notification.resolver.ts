@@ -1,5 +1,5 @@
 import { Arg, Args, ArgsType, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { BadUserInputError } from "../../graphql/errors.js";
 import { CursorArgs, MAX_PAGE_SIZE } from "../../graphql/pagination.js";
@@ -8,6 +8,7 @@ import { AuditEvent, AuditEventFilter } from "../audit/index.js";
 import { can, canInOrganization, type Principal } from "../permissions/index.js";
 import { openLive } from "./live.js";
 import { Notification, NotificationConnection, SecurityEvent } from "./notification.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @ArgsType()
 class NotificationArgs extends CursorArgs {
@@ -36,7 +37,7 @@ export class NotificationResolver {
   }
 
   @Mutation(() => Int, { description: "Marks the caller's notifications read; answers how many were unread." })
-  async markNotificationsRead(@Arg("ids", () => [UUIDResolver]) ids: string[], @Ctx() ctx: Context) {
+  async markNotificationsRead(@Arg("ids", () => [UUID]) ids: string[], @Ctx() ctx: Context) {
     if (ids.length > MAX_PAGE_SIZE) {
       throw new BadUserInputError([{ path: "ids", message: `at most ${MAX_PAGE_SIZE} at a time` }]);
     }

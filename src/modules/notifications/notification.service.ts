@@ -4,7 +4,7 @@ import type { AuditEvent, AuditFilter } from "../../platform/audit/audit-event.j
 import { fromStored, toStored, type StoredAuditEvent } from "../../platform/audit/audit-event.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { EventBus, Stream } from "../../platform/events/event-bus.js";
-import { actedAlone, concernedUser, securityNotice } from "./security-events.js";
+import { actedAlone, securityNotice } from "./security-events.js";
 import type { SecurityEvent } from "./notification.type.js";
 
 /** The live topics: every audit event as it is delivered, and every new notification. */
@@ -63,20 +63,24 @@ export class NotificationService {
         });
       }
     }
-    // Users deleted since have no inbox; a second delivery of an event adds nothing.
-    const userIds = [...new Set(rows.map((row) => row.userId))];
-    const existing = new Set(
-      (await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id),
-    );
-    const added = await this.prisma.notification.createManyAndReturn({
-      data: rows.filter((row) => existing.has(row.userId)),
-      skipDuplicates: true,
-    });
+    const added = rows.length > 0 ? await this.addToInboxes(rows) : [];
     // Not awaited: the live streams must not hold up delivery (a Redis that is down would stall it).
     void Promise.allSettled([
       ...events.map((event) => this.bus.publish(AUDIT_TOPIC, toStored(event))),
       ...added.map((notification) => this.bus.publish(NOTIFICATION_TOPIC, notification)),
     ]);
+  }
+
+  /** Users deleted since have no inbox; a second delivery of an event adds nothing. */
+  private async addToInboxes(rows: Prisma.NotificationCreateManyInput[]): Promise<NotificationRecord[]> {
+    const userIds = [...new Set(rows.map((row) => row.userId))];
+    const existing = new Set(
+      (await this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true } })).map((u) => u.id),
+    );
+    return this.prisma.notification.createManyAndReturn({
+      data: rows.filter((row) => existing.has(row.userId)),
+      skipDuplicates: true,
+    });
   }
 
   /** The caller's inbox, newest first. */
@@ -114,7 +118,7 @@ export class NotificationService {
   securityEvents(userId: string): Promise<Stream<SecurityEvent>> {
     return this.bus.subscribe(AUDIT_TOPIC, (message) => {
       const event = fromStored(message as StoredAuditEvent);
-      return concernedUser(event) === userId ? asSecurityEvent(event, userId) : undefined;
+      return asSecurityEvent(event, userId);
     });
   }
 

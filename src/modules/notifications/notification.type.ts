@@ -1,10 +1,11 @@
 import { Field, Int, ObjectType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
 import { CursorPageInfo } from "../../graphql/pagination.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @ObjectType({ description: "Something that happened to the caller's account, as it happens." })
 export class SecurityEvent {
-  @Field(() => UUIDResolver, { description: "The audit event's id" })
+  @Field(() => UUID, { description: "The audit event's id" })
   id!: string;
 
   @Field(() => DateTimeISOResolver)
@@ -25,13 +26,13 @@ export class SecurityEvent {
   @Field(() => String, { nullable: true, description: "Who did it, when not the user themself" })
   actorEmail!: string | null;
 
-  @Field(() => UUIDResolver, { nullable: true, description: "The session concerned, for session events" })
+  @Field(() => UUID, { nullable: true, description: "The session concerned, for session events" })
   sessionId!: string | null;
 }
 
 @ObjectType({ description: "An entry of the caller's inbox." })
 export class Notification {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => String, { description: "The audit action it tells of: auth.login, ..." })

@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { Role } from "../roles/index.js";
@@ -11,6 +11,7 @@ import {
   OrganizationMember,
   OrganizationMemberPage,
 } from "./organization.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => OrganizationMember)
 export class MemberResolver {
@@ -50,7 +51,7 @@ export class MemberResolver {
   @Mutation(() => Boolean, { description: "The link stops working. Needs org.members.invite." })
   async revokeInvitation(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.members.revokeInvitation(await actorOf(ctx), await ctx.tenant(organizationId), id);
@@ -71,14 +72,14 @@ export class MemberResolver {
   })
   async removeMember(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("userId", () => UUIDResolver) userId: string,
+    @Arg("userId", () => UUID) userId: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.members.remove(await actorOf(ctx), await ctx.tenant(organizationId), userId);
   }
 
   @Mutation(() => Boolean, { description: "The caller leaves an organization. Its last owner cannot." })
-  async leaveOrganization(@Arg("organizationId", () => UUIDResolver) organizationId: string, @Ctx() ctx: Context) {
+  async leaveOrganization(@Arg("organizationId", () => UUID) organizationId: string, @Ctx() ctx: Context) {
     return ctx.services.members.leave(await actorOf(ctx), organizationId);
   }
 
@@ -88,8 +89,8 @@ export class MemberResolver {
   })
   async assignOrganizationRole(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("userId", () => UUIDResolver) userId: string,
-    @Arg("roleId", () => UUIDResolver) roleId: string,
+    @Arg("userId", () => UUID) userId: string,
+    @Arg("roleId", () => UUID) roleId: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.members.assignRole(await actorOf(ctx), await ctx.tenant(organizationId), userId, roleId);
@@ -101,8 +102,8 @@ export class MemberResolver {
   })
   async unassignOrganizationRole(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("userId", () => UUIDResolver) userId: string,
-    @Arg("roleId", () => UUIDResolver) roleId: string,
+    @Arg("userId", () => UUID) userId: string,
+    @Arg("roleId", () => UUID) roleId: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.members.unassignRole(await actorOf(ctx), await ctx.tenant(organizationId), userId, roleId);

@@ -254,7 +254,8 @@ export class MemberService {
   async remove(actor: Principal, tenant: Tenant, userId: string): Promise<boolean> {
     if (userId !== actor.userId) await this.requireManageable(actor, tenant, userId);
     await tenant.db.$transaction(async (tx) => {
-      await this.keepAnOwner(tx, tenant, userId);
+      await lockRow(tx, "organizations", tenant.organizationId);
+      await this.keepAnOwner(tx, userId);
       const before = await roleNames(tx, tenant.organizationId, userId);
       const { count } = await tx.organizationMember.deleteMany({ where: { userId } });
       if (count === 0) throw new NotFoundError("Member");
@@ -295,7 +296,7 @@ export class MemberService {
     await this.deps.roles.requireGrantable(actor, tenant, roleId);
     return this.changeRoles(actor, tenant, userId, "organization.role_unassigned", async (tx) => {
       await tx.organizationMemberRole.deleteMany({ where: { userId, roleId } });
-      await this.keepAnOwner(tx, tenant, null);
+      await this.keepAnOwner(tx, null);
     });
   }
 
@@ -342,11 +343,10 @@ export class MemberService {
 
   /**
    * Refuses a change that leaves the organization without an owner, once `leaving` is gone (null: as
-   * the transaction stands). The organization's row is locked first, so two such changes at once
+   * the transaction stands). Callers lock the organization's row first, so two such changes at once
    * cannot each see the other owner still there.
    */
-  private async keepAnOwner(tx: Tx, tenant: Tenant, leaving: string | null): Promise<void> {
-    await lockRow(tx, "organizations", tenant.organizationId);
+  private async keepAnOwner(tx: Tx, leaving: string | null): Promise<void> {
     const owners = await tx.organizationMemberRole.count({
       where: { role: { name: "owner", isSystem: true }, userId: leaving === null ? undefined : { not: leaving } },
     });

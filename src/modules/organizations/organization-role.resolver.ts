@@ -1,8 +1,9 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { CreateRoleInput, Role, UpdateRoleInput } from "../roles/index.js";
 import { InOrganization } from "./organization.inputs.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** An organization's own roles: the same service as the platform's, in the organization's realm. */
 @Resolver(() => Role)
@@ -28,7 +29,7 @@ export class OrganizationRoleResolver {
   @Mutation(() => Role, { description: "Needs org.roles.manage. System roles keep their name." })
   async updateOrganizationRole(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
     @Ctx() ctx: Context,
   ) {
@@ -40,7 +41,7 @@ export class OrganizationRoleResolver {
   })
   async deleteOrganizationRole(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.roles.delete(await actorOf(ctx), await ctx.tenant(organizationId), id);
@@ -52,8 +53,8 @@ export class OrganizationRoleResolver {
   })
   async setOrganizationRolePermissions(
     @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("roleId", () => UUIDResolver) roleId: string,
-    @Arg("permissionIds", () => [UUIDResolver]) permissionIds: string[],
+    @Arg("roleId", () => UUID) roleId: string,
+    @Arg("permissionIds", () => [UUID]) permissionIds: string[],
     @Ctx() ctx: Context,
   ) {
     return ctx.services.roles.setPermissions(

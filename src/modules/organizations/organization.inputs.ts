@@ -1,8 +1,9 @@
 import { ArgsType, Field, InputType } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { IsOptional, Length, Matches, MaxLength } from "class-validator";
 import { EmailAddress } from "../users/index.js";
 import { OrganizationStatus } from "./organization.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 const SLUG_MESSAGE = "must be 1 to 48 lower-case letters, digits or dashes, not starting or ending with a dash";
@@ -50,7 +51,7 @@ export class InviteMemberInput {
   @EmailAddress()
   email!: string;
 
-  @Field(() => UUIDResolver, { nullable: true, description: "A role of the organization; its member role if omitted" })
+  @Field(() => UUID, { nullable: true, description: "A role of the organization; its member role if omitted" })
   @IsOptional()
   roleId?: string;
 }
@@ -62,7 +63,7 @@ export class MemberFilter {
   @MaxLength(100)
   search?: string;
 
-  @Field(() => UUIDResolver, { nullable: true, description: "Holding this role of the organization" })
+  @Field(() => UUID, { nullable: true, description: "Holding this role of the organization" })
   @IsOptional()
   roleId?: string;
 }
@@ -70,7 +71,7 @@ export class MemberFilter {
 /** Names the organization an operation acts on; the active one when omitted. */
 @ArgsType()
 export class InOrganization {
-  @Field(() => UUIDResolver, {
+  @Field(() => UUID, {
     nullable: true,
     description: "The active organization when omitted. Membership counts only in the active organization.",
   })

@@ -1,9 +1,10 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { CreateOrganizationInput, InOrganization, UpdateOrganizationInput } from "./organization.inputs.js";
 import { Organization, OrganizationPage, OrganizationSwitch } from "./organization.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
@@ -23,7 +24,7 @@ export class OrganizationResolver {
   }
 
   @Query(() => Organization, { description: "Needs org.read in it (or orgs.read)." })
-  async organization(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async organization(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.organizations.get(await ctx.tenant(id));
   }
 
@@ -70,7 +71,7 @@ export class OrganizationResolver {
       "answers an access token carrying it. Refreshed tokens keep it.",
   })
   async switchOrganization(
-    @Arg("organizationId", () => UUIDResolver, { nullable: true }) organizationId: string | null,
+    @Arg("organizationId", () => UUID, { nullable: true }) organizationId: string | null,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.organizations.switchTo(await actorOf(ctx), ctx.token!.sessionId, organizationId ?? null);

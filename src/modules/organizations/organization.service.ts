@@ -7,14 +7,7 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { isUniqueViolation, lockRow, type PrismaClient } from "../../platform/db/database.js";
 import type { AccessTokens } from "../auth/index.js";
-import {
-  type AccessService,
-  asActor,
-  can,
-  ORGANIZATION_ROLES,
-  type OrganizationRoleName,
-  type Principal,
-} from "../permissions/index.js";
+import { type AccessService, asActor, can, ORGANIZATION_ROLES, type Principal } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.inputs.js";
 
@@ -69,8 +62,9 @@ export class OrganizationService {
     const attempt = (slug: string) =>
       prisma.$transaction(async (tx) => {
         const organization = await tx.organization.create({ data: { name, slug } });
+        const roleIds = new Map<string, string>();
         for (const [roleName, role] of Object.entries(ORGANIZATION_ROLES)) {
-          await tx.role.create({
+          const created = await tx.role.create({
             data: {
               organizationId: organization.id,
               name: roleName,
@@ -78,14 +72,15 @@ export class OrganizationService {
               isSystem: true,
               permissions: { create: role.permissions.map((key) => ({ permissionId: idOf.get(key)! })) },
             },
+            select: { id: true },
           });
+          roleIds.set(roleName, created.id);
         }
-        const owner = await this.roleNamed(tx, organization.id, "owner");
         await tx.organizationMember.create({
           data: {
             organizationId: organization.id,
             userId: actor.userId,
-            roles: { create: { roleId: owner } },
+            roles: { create: { roleId: roleIds.get("owner")! } },
           },
         });
         await this.deps.audit.record(
@@ -119,12 +114,6 @@ export class OrganizationService {
         throw new ForbiddenError(undefined, "Verify your email address before creating an organization");
       }
     }
-  }
-
-  /** The id of organization role `name` (a system role every organization has). */
-  async roleNamed(tx: Prisma.TransactionClient, organizationId: string, name: OrganizationRoleName): Promise<string> {
-    const role = await tx.role.findFirstOrThrow({ where: { organizationId, name, isSystem: true } });
-    return role.id;
   }
 
   /** The organizations `userId` belongs to, by name. */
@@ -228,9 +217,8 @@ export class OrganizationService {
   async switchTo(
     actor: Principal,
     sessionId: string,
-    requestedOrganizationId: string | null,
+    organizationId: string | null,
   ): Promise<{ organization: OrganizationRecord | null; accessToken: string; accessTokenExpiresAt: Date }> {
-    const organizationId = requestedOrganizationId?.toLowerCase() ?? null;
     let organization: OrganizationRecord | null = null;
     if (organizationId !== null) {
       const { principal, refusal } = await this.deps.access.principal(actor.userId, organizationId);

@@ -1,7 +1,8 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
 import { PageInfo } from "../../graphql/pagination.js";
 import { Role } from "../roles/index.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** GraphQL names on the left, stored values on the right. */
 export enum OrganizationStatus {
@@ -15,7 +16,7 @@ registerEnumType(OrganizationStatus, {
 
 @ObjectType({ description: "A tenant: a company or team with its own members and roles." })
 export class Organization {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => String)
@@ -45,10 +46,10 @@ export class OrganizationPage {
 
 @ObjectType({ description: "A user's membership of an organization." })
 export class OrganizationMember {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   organizationId!: string;
 
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   userId!: string;
 
   @Field(() => String)
@@ -75,10 +76,10 @@ export class OrganizationMemberPage {
 
 @ObjectType({ description: "An invitation waiting to be accepted." })
 export class OrganizationInvitation {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   organizationId!: string;
 
   @Field(() => String)

@@ -72,7 +72,7 @@ export function organizationPermission(key: OrganizationPermission, organization
     built = guardedRule(ruleName, "no_cache", async (parent, args, ctx) => {
       const principal = await principalOrError(ctx);
       if (principal instanceof UnauthenticatedError) return principal;
-      const organizationId = (organizationOf(parent, args) ?? principal.organization?.id)?.toLowerCase();
+      const organizationId = organizationOf(parent, args) ?? principal.organization?.id;
       if (!organizationId) return new ForbiddenError(key, ctx.organizationProblem() ?? NO_ORGANIZATION);
       if (canInOrganization(principal, organizationId, key)) return true;
       if (principal.organization?.id === organizationId) {

@@ -59,7 +59,7 @@ function platformOrganizationGrants(principal: Principal): readonly string[] {
  * it is the active organization; through a platform `orgs.*` permission in any. Null when none.
  */
 export function organizationGrants(principal: Principal, organizationId: string): readonly string[] | null {
-  if (principal.organization?.id === organizationId.toLowerCase()) return principal.organization.grants;
+  if (principal.organization?.id === organizationId) return principal.organization.grants;
   const platform = platformOrganizationGrants(principal);
   return platform.length > 0 ? platform : null;
 }
@@ -120,9 +120,9 @@ const keysOf = (rows: { key: string | null }[]) =>
 /** Version counters outlive any cache entry by far; one that expires just forces a reload. */
 const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const EVERYONE = "access:version:all";
-// Ids are lower-cased: PostgreSQL reads an upper-case UUID as the same row, the store would not.
-const versionOf = (userId: string) => `access:version:user:${userId.toLowerCase()}`;
-const organizationVersionOf = (organizationId: string) => `access:version:org:${organizationId.toLowerCase()}`;
+// Ids arrive lower-case (the UUID scalar, the header and the token claim see to it): keys match.
+const versionOf = (userId: string) => `access:version:user:${userId}`;
+const organizationVersionOf = (organizationId: string) => `access:version:org:${organizationId}`;
 
 /**
  * Loads principals, caching each user's grants in memory. Whatever changes a user's roles, a role's
@@ -153,9 +153,8 @@ export class AccessService {
    */
   async principal(
     userId: string,
-    requestedOrganizationId?: string,
+    organizationId?: string,
   ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }> {
-    const organizationId = requestedOrganizationId?.toLowerCase();
     const [platform, membership] = await Promise.all([
       this.cached(this.principals, userId, [versionOf(userId), EVERYONE], async () => {
         const { active, email, grants } = await this.load(userId);

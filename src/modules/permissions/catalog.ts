@@ -83,8 +83,6 @@ export const ORGANIZATION_ROLES = {
   },
 } as const satisfies Record<string, { description: string; permissions: readonly OrganizationPermission[] }>;
 
-export type OrganizationRoleName = keyof typeof ORGANIZATION_ROLES;
-
 /** The system roles the init migration seeds. */
 export const SystemRole = { ADMIN: "admin", USER: "user" } as const;
 

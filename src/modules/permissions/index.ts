@@ -25,7 +25,6 @@ export {
   ORGANIZATION_PERMISSIONS,
   ORGANIZATION_ROLES,
   type OrganizationPermission,
-  type OrganizationRoleName,
   PERMISSION_CATALOG,
   SystemRole,
   isCatalogPermission,

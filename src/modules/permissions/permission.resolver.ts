@@ -1,8 +1,9 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
 import { Permission } from "./permission.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => Permission)
 export class PermissionResolver {
@@ -12,7 +13,7 @@ export class PermissionResolver {
   }
 
   @Query(() => Permission, { description: "Needs permissions.read." })
-  permission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  permission(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.permissions.get(id);
   }
 
@@ -25,7 +26,7 @@ export class PermissionResolver {
     description: "Needs permissions.update; a new key also needs the caller to hold that key.",
   })
   async updatePermission(
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdatePermissionInput) input: UpdatePermissionInput,
     @Ctx() ctx: Context,
   ) {
@@ -33,7 +34,7 @@ export class PermissionResolver {
   }
 
   @Mutation(() => Boolean, { description: "Needs permissions.delete. Built-in permissions cannot be deleted." })
-  async deletePermission(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async deletePermission(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.permissions.delete(await actorOf(ctx), id);
   }
 }

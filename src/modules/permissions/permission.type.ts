@@ -1,9 +1,10 @@
 import { Field, ObjectType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
+import { UUID } from "../../graphql/scalars.js";
 
 @ObjectType({ description: "A permission key such as `users.read`; `roles.*` and `*` are wildcards." })
 export class Permission {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => String)

@@ -1,6 +1,7 @@
 import { Field, InputType } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { ArrayMaxSize, IsOptional, Matches, MaxLength } from "class-validator";
+import { UUID } from "../../graphql/scalars.js";
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/;
 const ROLE_NAME_MESSAGE = "must be 1 to 64 letters, digits, spaces or _.:- and start with a letter or digit";
@@ -15,7 +16,7 @@ export class CreateRoleInput {
   @MaxLength(500)
   description!: string;
 
-  @Field(() => [UUIDResolver], { defaultValue: [], description: "The caller must hold each of them" })
+  @Field(() => [UUID], { defaultValue: [], description: "The caller must hold each of them" })
   @ArrayMaxSize(1000)
   permissionIds!: string[];
 }

@@ -1,9 +1,10 @@
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { Permission } from "../permissions/index.js";
 import { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
 import { Role } from "./role.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => Role)
 export class RoleResolver {
@@ -13,7 +14,7 @@ export class RoleResolver {
   }
 
   @Query(() => Role, { description: "Needs roles.read." })
-  role(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  role(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.roles.get(ctx.services.roles.platform, id);
   }
 
@@ -24,7 +25,7 @@ export class RoleResolver {
 
   @Mutation(() => Role, { description: "Needs roles.update. System roles keep their name." })
   async updateRole(
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
     @Ctx() ctx: Context,
   ) {
@@ -34,7 +35,7 @@ export class RoleResolver {
   @Mutation(() => Boolean, {
     description: "Needs roles.delete, and every permission the role carries. System roles cannot be deleted.",
   })
-  async deleteRole(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async deleteRole(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.roles.delete(await actorOf(ctx), ctx.services.roles.platform, id);
   }
 
@@ -42,8 +43,8 @@ export class RoleResolver {
     description: "Replaces the role's permissions. Needs roles.update, and every permission added or removed.",
   })
   async setRolePermissions(
-    @Arg("roleId", () => UUIDResolver) roleId: string,
-    @Arg("permissionIds", () => [UUIDResolver]) permissionIds: string[],
+    @Arg("roleId", () => UUID) roleId: string,
+    @Arg("permissionIds", () => [UUID]) permissionIds: string[],
     @Ctx() ctx: Context,
   ) {
     return ctx.services.roles.setPermissions(await actorOf(ctx), ctx.services.roles.platform, roleId, permissionIds);

@@ -1,13 +1,14 @@
 import { Field, ObjectType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
 import { Permission } from "../permissions/index.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @ObjectType({ description: "A named set of permissions, granted to users: a platform role, or one organization's." })
 export class Role {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
-  @Field(() => UUIDResolver, {
+  @Field(() => UUID, {
     nullable: true,
     description: "The organization it belongs to; null for a platform role",
   })

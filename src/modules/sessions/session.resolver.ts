@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { NotFoundError } from "../../graphql/errors.js";
 import { Session } from "./session.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => Session)
 export class SessionResolver {
@@ -12,7 +13,7 @@ export class SessionResolver {
   }
 
   @Query(() => [Session], { description: "Another user's active sessions. Needs users.read." })
-  userSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
+  userSessions(@Arg("userId", () => UUID) userId: string, @Ctx() ctx: Context) {
     return ctx.services.sessions.list(userId);
   }
 
@@ -22,7 +23,7 @@ export class SessionResolver {
   }
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions, on every device at once." })
-  async revokeSession(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async revokeSession(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     if (!(await ctx.services.sessions.revokeOwn(await actorOf(ctx), id))) {
       throw new NotFoundError("Session");
     }
@@ -44,7 +45,7 @@ export class SessionResolver {
     description:
       "Ends every session of a user. Needs users.update, and every permission the user holds. Returns how many ended.",
   })
-  async revokeUserSessions(@Arg("userId", () => UUIDResolver) userId: string, @Ctx() ctx: Context) {
+  async revokeUserSessions(@Arg("userId", () => UUID) userId: string, @Ctx() ctx: Context) {
     return ctx.services.users.revokeSessions(await actorOf(ctx), userId);
   }
 }

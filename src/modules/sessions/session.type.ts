@@ -1,9 +1,10 @@
 import { Field, ObjectType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
+import { UUID } from "../../graphql/scalars.js";
 
 @ObjectType({ description: "A signed-in device: one login and the refresh tokens rotated from it." })
 export class Session {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => DateTimeISOResolver)

@@ -1,7 +1,8 @@
 import { Field, InputType } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { IsEmail, IsOptional, Length, Matches, MaxLength } from "class-validator";
 import { UserStatus } from "./user.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** A display name: 1 to 100 characters, not only white space. */
 export function DisplayName(): PropertyDecorator {
@@ -51,7 +52,7 @@ export class UserFilter {
   @MaxLength(254)
   search?: string;
 
-  @Field(() => UUIDResolver, { nullable: true, description: "Only users holding this role" })
+  @Field(() => UUID, { nullable: true, description: "Only users holding this role" })
   @IsOptional()
   roleId?: string;
 

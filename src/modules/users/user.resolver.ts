@@ -1,10 +1,11 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UUIDResolver } from "graphql-scalars";
+
 import { actorOf, type Context } from "../../graphql/context.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { Role } from "../roles/index.js";
 import { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import { User, UserPage } from "./user.type.js";
+import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => User)
 export class UserResolver {
@@ -28,7 +29,7 @@ export class UserResolver {
   }
 
   @Query(() => User, { description: "Needs users.read." })
-  user(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  user(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.users.get(id);
   }
 
@@ -36,7 +37,7 @@ export class UserResolver {
     description: "Needs users.update, and every permission the user holds. The last active admin cannot be disabled.",
   })
   async updateUser(
-    @Arg("id", () => UUIDResolver) id: string,
+    @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateUserInput) input: UpdateUserInput,
     @Ctx() ctx: Context,
   ) {
@@ -46,14 +47,14 @@ export class UserResolver {
   @Mutation(() => Boolean, {
     description: "Needs users.delete, and every permission the user holds. The last active admin cannot be deleted.",
   })
-  async deleteUser(@Arg("id", () => UUIDResolver) id: string, @Ctx() ctx: Context) {
+  async deleteUser(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.users.delete(await actorOf(ctx), id);
   }
 
   @Mutation(() => User, { description: "Needs users.update, and every permission the role carries." })
   async assignRole(
-    @Arg("userId", () => UUIDResolver) userId: string,
-    @Arg("roleId", () => UUIDResolver) roleId: string,
+    @Arg("userId", () => UUID) userId: string,
+    @Arg("roleId", () => UUID) roleId: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.users.assignRole(await actorOf(ctx), userId, roleId);
@@ -61,8 +62,8 @@ export class UserResolver {
 
   @Mutation(() => User, { description: "Needs users.update, and every permission the role carries." })
   async removeRole(
-    @Arg("userId", () => UUIDResolver) userId: string,
-    @Arg("roleId", () => UUIDResolver) roleId: string,
+    @Arg("userId", () => UUID) userId: string,
+    @Arg("roleId", () => UUID) roleId: string,
     @Ctx() ctx: Context,
   ) {
     return ctx.services.users.removeRole(await actorOf(ctx), userId, roleId);

@@ -1,7 +1,8 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
-import { DateTimeISOResolver, UUIDResolver } from "graphql-scalars";
+import { DateTimeISOResolver } from "graphql-scalars";
 import { PageInfo } from "../../graphql/pagination.js";
 import { Role } from "../roles/index.js";
+import { UUID } from "../../graphql/scalars.js";
 
 /** GraphQL names on the left, stored values on the right. */
 export enum UserStatus {
@@ -12,7 +13,7 @@ registerEnumType(UserStatus, { name: "UserStatus", description: "A disabled user
 
 @ObjectType({ description: "An identity. Another user's email and roles need users.read." })
 export class User {
-  @Field(() => UUIDResolver)
+  @Field(() => UUID)
   id!: string;
 
   @Field(() => String)

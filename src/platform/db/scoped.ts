@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Prisma, PrismaClient } from "./database.js";
 
 /**
@@ -152,22 +153,22 @@ export function scopedClient(prisma: PrismaClient, organizationId: string | null
 
 /** One scoped client per organization, made once: `$extends` is cheap, but not free. */
 export class ScopedClients {
-  private readonly clients = new Map<string | null, ScopedClient>();
+  private readonly clients: LRUCache<string, ScopedClient>;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly max = 1000,
-  ) {}
+    max = 1000,
+  ) {
+    this.clients = new LRUCache({ max });
+  }
 
   of(organizationId: string | null): ScopedClient {
-    let client = this.clients.get(organizationId);
+    const key = organizationId ?? "";
+    let client = this.clients.get(key);
     if (!client) {
-      if (this.clients.size >= this.max) this.clients.delete(this.clients.keys().next().value!);
       client = scopedClient(this.prisma, organizationId);
+      this.clients.set(key, client);
     }
-    // Most recently used last: the oldest is the first to go.
-    this.clients.delete(organizationId);
-    this.clients.set(organizationId, client);
     return client;
   }
 }
