@@ -41,7 +41,6 @@ import { UserService } from "./modules/users/index.js";
 import type { AuditSink } from "./platform/audit/audit-event.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
 import { AuditDispatcher } from "./platform/audit/dispatcher.js";
-import { MongoAuditSink } from "./platform/audit/mongo.js";
 import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
 import { ScopedClients } from "./platform/db/scoped.js";
@@ -55,7 +54,7 @@ import type { KeyValueStore } from "./platform/kv/kv.js";
 import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
 import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
-import { createLogger, type Logger } from "./platform/observability/logger.js";
+import { createLogger, type Logger, writesLevel } from "./platform/observability/logger.js";
 import { EventCounter, Metrics } from "./platform/observability/metrics.js";
 import { type RequestContext, runWithRequestContext } from "./platform/observability/request-context.js";
 import { ErrorReporter } from "./platform/observability/error-reporter.js";
@@ -87,6 +86,8 @@ export interface AppOptions {
   log?: Logger;
   /** Sees every SQL statement Prisma sends (tests count them). */
   onQuery?: QueryListener;
+  /** More checks for `/health/ready` (main.ts: a cluster's workers). */
+  readiness?: HealthCheck[];
 }
 
 interface Parts {
@@ -195,10 +196,14 @@ function openMailer(config: Config, log: Logger): Mailer {
     : new OutboxMailer(path.join(config.dataDir, "outbox"), config.mail.from, log);
 }
 
-/** MongoDB when configured, else the database's own `audit_events` table. */
-function openAuditSink(config: Config, db: Database, log: Logger): AuditSink {
+/**
+ * MongoDB when configured, else the database's own `audit_events` table. The MongoDB driver is loaded
+ * only then: it holds some 20 MB from the moment it is imported.
+ */
+async function openAuditSink(config: Config, db: Database, log: Logger): Promise<AuditSink> {
   const { audit } = config;
   if (!audit.mongoUrl) return new PostgresAuditSink(db);
+  const { MongoAuditSink } = await import("./platform/audit/mongo.js");
   const sink = new MongoAuditSink(
     {
       url: audit.mongoUrl,
@@ -236,12 +241,15 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
     contexts.set(request, context);
     runWithRequestContext(context, done);
   });
+  // Decided once: a request line that would not be written is not built either.
+  const requestLines = writesLevel(log, "info");
   http.addHook("onResponse", async (request, reply) => {
     metrics.httpDuration.record(reply.elapsedTime / 1000, {
       method: request.method,
       route: request.routeOptions.url ?? "unmatched",
       status: reply.statusCode,
     });
+    if (!requestLines) return;
     const context = contexts.get(request);
     log.info("request", {
       requestId: request.id,
@@ -280,7 +288,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tokens = new AccessTokens(secret, config.jwt);
     const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
-    auditSink = openAuditSink(config, db, log);
+    auditSink = await openAuditSink(config, db, log);
     const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
     const events = new EventBus(kv, log);
     const notifications = new NotificationService(db.prisma, events);
@@ -381,6 +389,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     const checks: HealthCheck[] = [
       { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
+      ...(options.readiness ?? []),
     ];
     if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
     const sink = auditSink;

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import type { HealthCheck } from "./platform/http/health.js";
 import { startTracing } from "./platform/observability/tracing.js";
 
 function printGeneratedAdmin(email: string, password: string, url: string): void {
@@ -20,6 +21,26 @@ function printGeneratedAdmin(email: string, password: string, url: string): void
   );
 }
 
+const ALL_WORKERS_LISTENING = "kafkey:all-workers-listening";
+
+/**
+ * A worker is ready only once every worker listens: a load balancer that keeps its connections open
+ * would otherwise pin them all to the first worker up.
+ */
+function workersListening(): HealthCheck {
+  let all = false;
+  process.on("message", (message) => {
+    if (message === ALL_WORKERS_LISTENING) all = true;
+  });
+  return {
+    name: "workers",
+    probe: async () => {
+      if (!all) throw new Error("workers are starting");
+      return { worker: cluster.worker?.id };
+    },
+  };
+}
+
 /**
  * Cluster mode (`KAFKEY_WORKERS` > 1): this process only looks after the workers, which share the port.
  * The first one starts alone (it migrates and creates the first admin), then the others; a worker that
@@ -27,10 +48,15 @@ function printGeneratedAdmin(email: string, password: string, url: string): void
  */
 async function supervise(config: Config): Promise<void> {
   let stopping = false;
+  let started = false;
   const fork = () =>
     new Promise<void>((resolve, reject) => {
       const worker = cluster.fork();
-      worker.once("listening", () => resolve());
+      worker.once("listening", () => {
+        // A replacement joins workers that are all up already.
+        if (started) worker.send(ALL_WORKERS_LISTENING);
+        resolve();
+      });
       worker.once("exit", (code) => {
         if (!stopping) {
           console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
@@ -40,6 +66,8 @@ async function supervise(config: Config): Promise<void> {
     });
   await fork();
   await Promise.all(Array.from({ length: config.workers - 1 }, fork));
+  started = true;
+  for (const worker of Object.values(cluster.workers ?? {})) worker?.send(ALL_WORKERS_LISTENING);
   const stop = () => {
     if (stopping) return;
     stopping = true;
@@ -62,7 +90,7 @@ async function main(): Promise<void> {
     : undefined;
   // Loaded only now: tracing must patch http, graphql and pg before the app loads them.
   const { createApp } = await import("./app.js");
-  const app = await createApp(config);
+  const app = await createApp(config, { readiness: cluster.isWorker ? [workersListening()] : [] });
   const url = await app.listen();
   app.log.info("Kafkey is listening", { url, database: app.db.kind, env: config.env });
   if (app.createdAdmin?.generatedPassword)

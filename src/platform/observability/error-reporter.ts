@@ -1,5 +1,6 @@
 import type { NodeClient, Scope } from "@sentry/node";
 import TransportStream from "winston-transport";
+import { redactedLines } from "./logger.js";
 
 export interface ErrorReporterOptions {
   dsn: string;
@@ -42,7 +43,7 @@ export class ErrorReporter extends TransportStream {
     private readonly client: NodeClient,
     private readonly scope: Scope,
   ) {
-    super({ level: "error" });
+    super({ level: "error", format: redactedLines() });
   }
 
   /** Loads the Sentry SDK only when a DSN is configured. */

@@ -25,17 +25,32 @@ const redaction = winston.format((info) => {
 });
 
 /**
+ * What a transport that sends lines somewhere must apply: redaction, then JSON. It belongs on the
+ * transport, not the logger, so that a line below the transport's level costs no redaction and no JSON.
+ */
+export const redactedLines = () => winston.format.combine(redaction(), winston.format.json());
+
+/**
  * JSON lines on stdout: `{ level, time, message, requestId, userId, ... }`.
  * @param level `error` | `warn` | `info` | `debug` | `silent`
  * @param destination where lines go instead of stdout (tests read them back).
  */
 export function createLogger(level: string, destination?: Writable): Logger {
+  const format = redactedLines();
   return winston.createLogger({
     level: level === "silent" ? "error" : level,
     silent: level === "silent",
-    format: winston.format.combine(requestFields(), redaction(), winston.format.json()),
+    // The request's fields are read here, while its context is current; the rest per transport.
+    format: requestFields(),
     transports: [
-      destination ? new winston.transports.Stream({ stream: destination }) : new winston.transports.Console(),
+      destination
+        ? new winston.transports.Stream({ stream: destination, format })
+        : new winston.transports.Console({ format }),
     ],
   });
+}
+
+/** Whether lines at `level` are written (the logger's own level; the event counter sees every line). */
+export function writesLevel(log: Logger, level: "info" | "debug"): boolean {
+  return !log.silent && (log.levels[log.level] ?? 0) >= (log.levels[level] ?? 0);
 }

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "./support/databases.js";
+import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./support/redis.js";
+import { testEnv } from "./support/server.js";
+
+// Cluster mode needs PostgreSQL and Redis (config refuses it without them).
+const services = (await postgresAvailable()) && (await redisAvailable());
+if (!services) console.warn("Skipping the cluster-mode test: it needs PostgreSQL and Redis, and one is unreachable.");
+
+let database: ScratchDatabase;
+let child: ChildProcess;
+let output = "";
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafkey-cluster-"));
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `GET /health/ready` on a connection of its own, so that the cluster hands it to the next worker. */
+function ready(port: number): Promise<{ status: number; body: Record<string, any> }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: "127.0.0.1", port, path: "/health/ready", agent: false }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+    });
+    request.on("error", reject);
+  });
+}
+
+let port: number;
+
+beforeAll(async () => {
+  if (!services) return;
+  database = await createScratchDatabase();
+  port = await freePort();
+  child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: {
+      ...process.env,
+      ...testEnv(dataDir),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      KAFKEY_REDIS_PREFIX: uniquePrefix(),
+      KAFKEY_WORKERS: "2",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+}, 30_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  await database?.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe.skipIf(!services)("cluster mode (KAFKEY_WORKERS=2)", () => {
+  it("is ready only once both workers listen, and then both serve new connections", async () => {
+    let first: { status: number; body: Record<string, any> } | undefined;
+    for (let i = 0; i < 600 && !first; i++) {
+      const answer = await ready(port).catch(() => undefined);
+      if (answer?.status === 200) first = answer;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(first, `never ready:\n${output}`).toBeDefined();
+    // Straight after the first "ready", new connections already reach both workers.
+    const workers = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const answer = await ready(port);
+      expect(answer.status).toBe(200);
+      expect(answer.body.checks.workers.status).toBe("ok");
+      workers.add(answer.body.checks.workers.worker);
+    }
+    expect(workers.size).toBe(2);
+    expect(output.match(/Kafkey is listening/g)).toHaveLength(2);
+  }, 60_000);
+});
