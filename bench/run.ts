@@ -30,6 +30,8 @@ interface Figure {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU time the server's processes spent per request (all their threads: argon2's pool too). */
+  serverCpuMsPerRequest?: number;
 }
 
 interface Target {
@@ -94,8 +96,16 @@ async function waitFor(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+/** With BENCH_PROFILE=1, each server process writes a V8 CPU profile here when it stops. */
+const PROFILE_DIR = process.env.BENCH_PROFILE === "1" ? path.join(root, "bench", "profiles") : undefined;
+
 async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["dist/main.js"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  const profile = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, "dist/main.js"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   await waitFor(`http://127.0.0.1:${SERVER_PORT}/health/ready`, child);
   return child;
 }
@@ -120,14 +130,35 @@ async function gql(query: string, variables: Record<string, unknown> = {}, token
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
 
-/** Drives `url` with autocannon; `body` is made anew for each request when it is a function. */
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU seconds (user and system, every thread) that `pid` and its child processes (cluster workers) used. */
+function cpuSeconds(pid: number): number {
+  const ticks = (id: string) => {
+    try {
+      const fields = fs.readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0; // gone in between
+    }
+  };
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  return [String(pid), ...children].reduce((sum, id) => sum + ticks(id), 0) / CLOCK_TICKS;
+}
+
+/**
+ * Drives `url` with autocannon; `body` is made anew for each request when it is a function.
+ * @param server the server process, whose CPU time per request is reported.
+ */
 async function drive(
   name: string,
   url: string,
   body: string | (() => string),
   headers: Record<string, string> = {},
   expectedStatus = 200,
+  server?: ChildProcess,
 ): Promise<Figure> {
+  const cpuBefore = server ? cpuSeconds(server.pid!) : 0;
   const result = await autocannon({
     url,
     method: "POST",
@@ -137,15 +168,21 @@ async function drive(
     requests: [typeof body === "string" ? { body } : { setupRequest: (request) => ({ ...request, body: body() }) }],
   });
   const wrongStatus = expectedStatus === 200 ? result.non2xx : result["2xx"];
-  const figure = {
+  const figure: Figure = {
     name,
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts + wrongStatus,
   };
+  if (server && result.requests.total > 0) {
+    const ms = ((cpuSeconds(server.pid!) - cpuBefore) * 1000) / result.requests.total;
+    figure.serverCpuMsPerRequest = Math.round(ms * 1000) / 1000;
+  }
   process.stdout.write(
-    `  ${name}: ${figure.requestsPerSecond} req/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms\n`,
+    `  ${name}: ${figure.requestsPerSecond} req/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms` +
+      (figure.serverCpuMsPerRequest === undefined ? "" : `, server CPU ${figure.serverCpuMsPerRequest} ms/request`) +
+      "\n",
   );
   return figure;
 }
@@ -160,6 +197,7 @@ async function argon2Ceiling(): Promise<Figure> {
   });
   const end = Date.now() + DURATION * 1000;
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (Date.now() < end) {
@@ -169,6 +207,7 @@ async function argon2Ceiling(): Promise<Figure> {
       }
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((x, y) => x - y);
   const figure = {
     name: "argon2id verify (raw)",
@@ -176,6 +215,8 @@ async function argon2Ceiling(): Promise<Figure> {
     p50Ms: Math.round(latencies[Math.floor(latencies.length / 2)]!),
     p99Ms: Math.round(latencies[Math.floor(latencies.length * 0.99)]!),
     errors: 0,
+    // This process did nothing else meanwhile: its CPU time is the verifies'.
+    serverCpuMsPerRequest: Math.round((cpu.user + cpu.system) / latencies.length) / 1000,
   };
   process.stdout.write(`  ${figure.name}: ${figure.requestsPerSecond}/s\n`);
   return figure;
@@ -193,6 +234,9 @@ async function helloCeiling(): Promise<Figure> {
       "{ hello } (bare Fastify + Apollo)",
       `http://127.0.0.1:${HELLO_PORT}/graphql`,
       JSON.stringify({ query: "{ hello }" }),
+      {},
+      200,
+      child,
     );
   } finally {
     await stop(child);
@@ -280,17 +324,28 @@ async function main(): Promise<void> {
   process.stdout.write("Kafkey, one process...\n");
   const figures: Figure[] = [];
   figures.push(
-    await drive("login", url, () =>
-      JSON.stringify({ query: LOGIN, variables: { e: pick(data.emails), p: BENCH_PASSWORD } }),
+    await drive(
+      "login",
+      url,
+      () => JSON.stringify({ query: LOGIN, variables: { e: pick(data.emails), p: BENCH_PASSWORD } }),
+      {},
+      200,
+      server,
     ),
   );
   let next = 0;
   figures.push(
-    await drive("refreshToken", url, () =>
-      JSON.stringify({
-        query: "mutation($t: String!) { refreshToken(token: $t) { accessToken } }",
-        variables: { t: data.refreshTokens[next++ % data.refreshTokens.length] },
-      }),
+    await drive(
+      "refreshToken",
+      url,
+      () =>
+        JSON.stringify({
+          query: "mutation($t: String!) { refreshToken(token: $t) { accessToken } }",
+          variables: { t: data.refreshTokens[next++ % data.refreshTokens.length] },
+        }),
+      {},
+      200,
+      server,
     ),
   );
   for (const [name, operation] of Object.entries(operations)) {
@@ -306,6 +361,7 @@ async function main(): Promise<void> {
         body,
         { authorization: `Bearer ${operation.token}` },
         name.startsWith("unauthorized") ? 403 : 200,
+        server,
       ),
     );
   }
@@ -314,9 +370,14 @@ async function main(): Promise<void> {
 
   process.stdout.write("Kafkey, two processes (KAFKEY_WORKERS=2)...\n");
   server = await startServer({ ...env, KAFKEY_WORKERS: "2" });
-  const two = await drive("me, two processes", url, JSON.stringify({ query: ME }), {
-    authorization: `Bearer ${user}`,
-  });
+  const two = await drive(
+    "me, two processes",
+    url,
+    JSON.stringify({ query: ME }),
+    { authorization: `Bearer ${user}` },
+    200,
+    server,
+  );
   await stop(server);
 
   process.stdout.write("Counting SQL statements...\n");
@@ -366,6 +427,7 @@ async function main(): Promise<void> {
     "p50 ms": f.p50Ms,
     "p99 ms": f.p99Ms,
     errors: f.errors,
+    "CPU ms/req": f.serverCpuMsPerRequest ?? "",
     "SQL statements": statements[f.name] ?? "",
   }));
   console.table(table);

@@ -128,10 +128,11 @@ function buildServices(parts: Parts): Services {
     sessions,
     lockout,
     audit,
+    access,
     appUrl: config.appUrl,
     log,
   });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, log);
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, access, log);
   const members = new MemberService({
     prisma,
     scoped,
@@ -154,6 +155,7 @@ function buildServices(parts: Parts): Services {
     mfa,
     kv,
     audit,
+    access,
     invitations: members,
     requireVerifiedEmail: config.requireVerifiedEmail,
     log,

@@ -37,8 +37,11 @@ async function signUp(email: string) {
 describe("email verification", () => {
   it("sign-up mails a link; verifying it lets the account log in, once", async () => {
     const email = "verify.me@example.com";
-    const { user } = await signUp(email);
+    const { user, accessToken } = await signUp(email);
     expect(user.emailVerifiedAt).toBeNull();
+    const ME = `{ me { emailVerifiedAt } }`;
+    // The caller's record is cached with their grants from here on...
+    expect((await server.gql(ME, {}, accessToken)).data!.me.emailVerifiedAt).toBeNull();
     const message = await mail.latest(email, /confirm your email/i);
     expect(message.from?.text).toContain("no-reply@kafkey.test");
     expect(message.text).toContain("https://app.example.com/verify-email?token=");
@@ -47,6 +50,8 @@ describe("email verification", () => {
     expect(codeOf(await server.gql(LOGIN, { e: email, p: PASSWORD }))).toBe("EMAIL_NOT_VERIFIED");
     const token = MailCatcher.token(message);
     expect((await server.gql(VERIFY, { t: token })).data!.verifyEmail).toBe(true);
+    // ...and verifying the address shows at once.
+    expect((await server.gql(ME, {}, accessToken)).data!.me.emailVerifiedAt).toBeTruthy();
     expect((await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login.accessToken).toBeTruthy();
 
     const again = await server.gql(VERIFY, { t: token });

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { codeOf, PASSWORD, startServer, type TestServer } from "./support/server.js";
 import { redisAvailable, TEST_REDIS_URL } from "./support/redis.js";
+import { totpCode } from "./support/totp.js";
 
 // Two server processes' worth of Kafkey: separate apps on separate ports, one database, one Redis prefix.
 const shared = await redisAvailable();
@@ -47,6 +48,49 @@ describe.skipIf(!shared)("two instances sharing PostgreSQL and Redis", () => {
       admin.accessToken,
     );
     expect(codeOf(await b.gql(`{ roles { id } }`, {}, user.accessToken))).toBe("FORBIDDEN");
+  });
+
+  it("show every change to a user's own record made on A in B's `me` on the next request", async () => {
+    const ME = `{ me { email displayName emailVerifiedAt totpEnabledAt updatedAt } }`;
+    const user = await a.signUp("profile");
+    const me = async () => (await b.gql(ME, {}, user.accessToken)).data!.me;
+    let seen = await me(); // B caches the record with the user's grants
+    const changed = async (what: Partial<Record<string, unknown>>) => {
+      const now = await me();
+      expect(now).toMatchObject(what);
+      expect(now.updatedAt).not.toBe(seen.updatedAt);
+      seen = now;
+    };
+
+    await a.gql(`mutation { updateMe(input: { displayName: "Renamed" }) { id } }`, {}, user.accessToken);
+    await changed({ displayName: "Renamed" });
+
+    const setup = await a.gql(
+      `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+      { p: PASSWORD },
+      user.accessToken,
+    );
+    await changed({ totpEnabledAt: null }); // a pending secret changes the row, not what it shows
+    const code = totpCode(setup.data!.enableTotp.secret);
+    expect(
+      (await a.gql(`mutation($c: String!) { confirmTotp(code: $c) }`, { c: code }, user.accessToken)).errors,
+    ).toBeUndefined();
+    await changed({ totpEnabledAt: expect.any(String) });
+
+    await a.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+      { c: PASSWORD, n: "another perfectly long password" },
+      user.accessToken,
+    );
+    await changed({ displayName: "Renamed" });
+
+    const admin = await a.loginAdmin();
+    await a.gql(
+      `mutation($id: UUID!) { updateUser(id: $id, input: { email: "profile.moved@example.com" }) { id } }`,
+      { id: user.id },
+      admin.accessToken,
+    );
+    await changed({ email: "profile.moved@example.com", emailVerifiedAt: null });
   });
 
   it("count rate-limited attempts made on A and on B together", async () => {

@@ -5,6 +5,7 @@ import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
+import type { AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import { passwordResetMail, verificationMail } from "./account-mail.js";
@@ -23,6 +24,8 @@ export interface AccountEmailDependencies {
   sessions: SessionService;
   lockout: Lockout;
   audit: AuditTrail;
+  /** Told of every change to a user's record. */
+  access: AccessService;
   appUrl: string;
   log: Logger;
 }
@@ -59,6 +62,7 @@ export class AccountEmailService {
       await this.deps.audit.record(onOwnAccount("auth.email_verified", verified), tx);
       return verified;
     });
+    await this.deps.access.invalidateUser(userId);
     this.deps.log.info("email verified", { event: "auth.email_verified", userId });
     return user;
   }
@@ -96,6 +100,7 @@ export class AccountEmailService {
       });
       await this.deps.audit.record(onOwnAccount("auth.password_reset", user), tx);
     });
+    await this.deps.access.invalidateUser(userId);
     const ended = await sessions.revokeAll(userId, "password_reset");
     await lockout.unlock(user.email);
     log.info("password reset", { event: "auth.password_reset", userId, endedSessions: ended });

@@ -11,7 +11,7 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { asActor, type Principal, SystemRole } from "../permissions/index.js";
+import { type AccessService, asActor, type Principal, SystemRole } from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
@@ -85,6 +85,8 @@ export interface AuthDependencies {
   mfa: MfaService;
   kv: KeyValueStore;
   audit: AuditTrail;
+  /** Told of every change to a user's record. */
+  access: AccessService;
   invitations: Invitations;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
@@ -216,6 +218,7 @@ export class AuthService {
     }
     if (passwords.needsRehash(user.passwordHash)) {
       await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await passwords.hash(password) } });
+      await this.deps.access.invalidateUser(user.id);
     }
     if (this.deps.mfa.isEnabled(user)) {
       // Failures are not cleared yet: a right password must not reset the count of wrong codes.
@@ -347,6 +350,7 @@ export class AuthService {
       await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
       await this.deps.audit.record(onOwnAccount("auth.password_changed", user), tx);
     });
+    await this.deps.access.invalidateUser(user.id);
     const ended = await this.deps.sessions.revokeAll(user.id, "password_changed", { keep: token.sessionId });
     log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }

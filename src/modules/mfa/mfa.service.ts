@@ -9,6 +9,7 @@ import type { Logger } from "../../platform/observability/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { hashToken } from "../../platform/secret-tokens.js";
 import type { Passwords } from "../auth/password.js";
+import type { AccessService } from "../permissions/index.js";
 import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
 
 export interface TotpSetup {
@@ -48,6 +49,8 @@ export class MfaService {
     private readonly issuer: string,
     private readonly passwords: Passwords,
     private readonly audit: AuditTrail,
+    /** Told of every change to a user's record. */
+    private readonly access: AccessService,
     private readonly log: Logger,
   ) {}
 
@@ -63,6 +66,7 @@ export class MfaService {
     }
     const secret = newTotpSecret();
     await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
+    await this.access.invalidateUser(userId);
     const otpauthUri = totpUri(secret, this.issuer, user.email);
     return { secret, otpauthUri, qrCodeDataUrl: await QRCode.toDataURL(otpauthUri) };
   }
@@ -78,6 +82,7 @@ export class MfaService {
       await this.audit.record(onOwnAccount("auth.mfa_enabled", user), tx);
       return this.replaceRecoveryCodes(tx, userId);
     });
+    await this.access.invalidateUser(userId);
     this.log.info("two-factor authentication enabled", { event: "auth.mfa_enabled", userId });
     return codes;
   }
@@ -90,6 +95,7 @@ export class MfaService {
       await tx.recoveryCode.deleteMany({ where: { userId } });
       await this.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
     });
+    await this.access.invalidateUser(userId);
     this.log.warn("two-factor authentication disabled", { event: "auth.mfa_disabled", userId });
   }
 

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Metrics } from "../../platform/observability/metrics.js";
@@ -11,11 +12,19 @@ export interface ActiveOrganization {
   grants: readonly string[];
 }
 
+/** A user as the API shows them: their record without the password hash and the TOTP secret. */
+export type UserProfile = Omit<UserRecord, "passwordHash" | "totpSecret">;
+
 /** A signed-in, active user and the permission grants of all their roles. */
 export interface Principal {
   userId: string;
   /** For audit events: who acted. */
   email: string;
+  /**
+   * Their own record, loaded and cached with their grants: `me` needs no statement of its own.
+   * Shared between requests: never change it.
+   */
+  profile: UserProfile;
   /** The grants of their platform roles. */
   grants: readonly string[];
   /**
@@ -91,11 +100,7 @@ export interface AccessCacheOptions {
   maxEntries: number;
 }
 
-interface GrantRow {
-  status: string;
-  email: string;
-  key: string | null;
-}
+type GrantRow = UserProfile & { key: string | null };
 
 interface MembershipRow {
   status: string;
@@ -125,8 +130,8 @@ const versionOf = (userId: string) => `access:version:user:${userId}`;
 const organizationVersionOf = (organizationId: string) => `access:version:org:${organizationId}`;
 
 /**
- * Loads principals, caching each user's grants in memory. Whatever changes a user's roles, a role's
- * permissions or a permission's key calls one of the `invalidate` methods, which bump a version in
+ * Loads principals, caching each user's record and grants in memory. Whatever changes a user's record or
+ * roles, a role's permissions or a permission's key calls one of the `invalidate` methods, which bump a version in
  * the shared store. Every load compares versions first (one round trip, no database), so a change made
  * on any instance holds on every instance from the next request on.
  */
@@ -157,8 +162,8 @@ export class AccessService {
   ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }> {
     const [platform, membership] = await Promise.all([
       this.cached(this.principals, userId, [versionOf(userId), EVERYONE], async () => {
-        const { active, email, grants } = await this.load(userId);
-        return active ? { userId, email, grants } : null;
+        const { profile, grants } = await this.load(userId);
+        return profile?.status === "active" ? { userId, email: profile.email, profile, grants } : null;
       }),
       organizationId === undefined
         ? undefined
@@ -208,18 +213,30 @@ export class AccessService {
     return (await this.load(userId)).grants;
   }
 
-  private async load(userId: string): Promise<{ active: boolean; email: string; grants: string[] }> {
+  private async load(userId: string): Promise<{ profile: UserProfile | undefined; grants: string[] }> {
     // Only platform roles count here: an organization role's grants count inside its organization.
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
-      SELECT u."status"::text AS "status", u."email", p."key"
+      SELECT u."id", u."email", u."display_name" AS "displayName", u."status"::text AS "status",
+             u."email_verified_at" AS "emailVerifiedAt", u."totp_enabled_at" AS "totpEnabledAt",
+             u."created_at" AS "createdAt", u."updated_at" AS "updatedAt", p."key"
       FROM "users" u
       LEFT JOIN "user_roles" ur ON ur."user_id" = u."id"
       LEFT JOIN "roles" r ON r."id" = ur."role_id" AND r."organization_id" IS NULL
       LEFT JOIN "role_permissions" rp ON rp."role_id" = r."id"
       LEFT JOIN "permissions" p ON p."id" = rp."permission_id"
       WHERE u."id" = ${userId}::uuid`;
-    const active = rows.length > 0 && rows[0]!.status === "active";
-    return { active, email: rows[0]?.email ?? "", grants: keysOf(rows) };
+    const first = rows[0];
+    const profile = first && {
+      id: first.id,
+      email: first.email,
+      displayName: first.displayName,
+      status: first.status,
+      emailVerifiedAt: first.emailVerifiedAt,
+      totpEnabledAt: first.totpEnabledAt,
+      createdAt: first.createdAt,
+      updatedAt: first.updatedAt,
+    };
+    return { profile, grants: keysOf(rows) };
   }
 
   private async loadMembership(userId: string, organizationId: string): Promise<Membership> {
@@ -257,7 +274,10 @@ export class AccessService {
     return this.allKeys.value;
   }
 
-  /** A user's roles or status changed. */
+  /**
+   * Anything about a user changed: their record (every write to the users row), roles or status.
+   * Called after the change commits, so that no instance caches what it replaces.
+   */
   async invalidateUser(userId: string): Promise<void> {
     await this.kv.increment(versionOf(userId), VERSION_TTL_MS);
   }

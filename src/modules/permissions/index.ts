@@ -10,6 +10,7 @@ export {
   organizationGrants,
   type OrganizationRefusal,
   type Principal,
+  type UserProfile,
 } from "./access.js";
 export {
   accessRules,

@@ -11,7 +11,8 @@ import { UUID } from "../../graphql/scalars.js";
 export class UserResolver {
   @Query(() => User, { description: "The signed-in user." })
   async me(@Ctx() ctx: Context) {
-    return ctx.services.users.get((await actorOf(ctx)).userId);
+    // Loaded with the caller's grants, and cached with them until the user changes.
+    return (await actorOf(ctx)).profile;
   }
 
   @Mutation(() => User, { description: "Changes the caller's own profile." })

@@ -1,10 +1,17 @@
-import { Prisma, type User as UserRecord } from "../../generated/prisma/client.js";
+import { Prisma } from "../../generated/prisma/client.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
-import { type AccessService, asActor, firstMissing, type Principal, SystemRole } from "../permissions/index.js";
+import {
+  type AccessService,
+  asActor,
+  firstMissing,
+  type Principal,
+  SystemRole,
+  type UserProfile,
+} from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
@@ -16,6 +23,9 @@ type Tx = Prisma.TransactionClient;
 const AUDITED_FIELDS = ["email", "displayName", "status", "emailVerifiedAt"] as const;
 
 const userTarget = (id: string) => ({ type: "user", id });
+
+/** What a user's secrets are: never read where the user is only shown. */
+const SECRETS = { passwordHash: true, totpSecret: true } as const;
 
 /** The names of a user's roles, sorted: what a role change's audit event shows before and after. */
 async function roleNames(tx: Tx, userId: string): Promise<string[]> {
@@ -37,21 +47,27 @@ export class UserService {
     private readonly audit: AuditTrail,
   ) {}
 
-  async get(id: string): Promise<UserRecord> {
-    const user = await this.prisma.user.findUnique({ where: { id } });
+  async get(id: string): Promise<UserProfile> {
+    const user = await this.prisma.user.findUnique({ where: { id }, omit: SECRETS });
     if (!user) throw new NotFoundError("User");
     return user;
   }
 
-  updateMe(userId: string, input: UpdateMeInput): Promise<UserRecord> {
-    return this.prisma.user.update({ where: { id: userId }, data: { displayName: input.displayName?.trim() } });
+  async updateMe(userId: string, input: UpdateMeInput): Promise<UserProfile> {
+    const user = await this.prisma.user.update({
+      where: { id: userId },
+      data: { displayName: input.displayName?.trim() },
+      omit: SECRETS,
+    });
+    await this.access.invalidateUser(userId);
+    return user;
   }
 
   /**
    * A page of users, oldest first, with the total: one statement (the count is a subquery PostgreSQL
    * runs once), not a count and a select. Only a page past the end needs a second one, for the total.
    */
-  async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserRecord[]; pageInfo: PageInfo }> {
+  async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserProfile[]; pageInfo: PageInfo }> {
     const search = filter.search?.trim() ? `%${likeLiteral(filter.search.trim())}%` : undefined;
     const conditions = [
       filter.status ? Prisma.sql`u."status" = ${filter.status}::"user_status"` : undefined,
@@ -61,9 +77,9 @@ export class UserService {
       search ? Prisma.sql`(u."email" ILIKE ${search} OR u."display_name" ILIKE ${search})` : undefined,
     ].filter((condition) => condition !== undefined);
     const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
-    const rows = await this.prisma.$queryRaw<(UserRecord & { total: number })[]>`
-      SELECT u."id", u."email", u."password_hash" AS "passwordHash", u."display_name" AS "displayName",
-             u."email_verified_at" AS "emailVerifiedAt", u."status"::text AS "status", u."totp_secret" AS "totpSecret",
+    const rows = await this.prisma.$queryRaw<(UserProfile & { total: number })[]>`
+      SELECT u."id", u."email", u."display_name" AS "displayName",
+             u."email_verified_at" AS "emailVerifiedAt", u."status"::text AS "status",
              u."totp_enabled_at" AS "totpEnabledAt", u."created_at" AS "createdAt", u."updated_at" AS "updatedAt",
              (SELECT count(*)::int FROM "users" u ${where}) AS "total"
       FROM "users" u ${where}
@@ -78,7 +94,7 @@ export class UserService {
     return { items, pageInfo: pageInfo(page, totalItems) };
   }
 
-  async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserRecord> {
+  async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserProfile> {
     await this.requireManageable(actor, id);
     const disabling = input.status === UserStatus.DISABLED;
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
@@ -100,6 +116,7 @@ export class UserService {
           ...(email === undefined ? {} : { emailVerifiedAt: null }),
           status: input.status,
         },
+        omit: SECRETS,
       });
       const changes = changesBetween(before, after, AUDITED_FIELDS);
       await this.audit.record({ action: "user.updated", actor: asActor(actor), target: userTarget(id), changes }, tx);
@@ -123,7 +140,7 @@ export class UserService {
   }
 
   /** Grants a role; the actor must hold every permission the role carries. Idempotent. */
-  async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
+  async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
     const user = await this.get(userId);
     await this.roles.requireGrantable(actor, this.roles.platform, roleId);
     await this.prisma.$transaction(async (tx) => {
@@ -141,7 +158,7 @@ export class UserService {
   }
 
   /** Takes a role away; the actor must hold every permission the role carries. Idempotent. */
-  async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserRecord> {
+  async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
     const user = await this.get(userId);
     const role = await this.roles.requireGrantable(actor, this.roles.platform, roleId);
     await this.prisma.$transaction(async (tx) => {
