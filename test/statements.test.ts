@@ -65,3 +65,39 @@ describe("users with roles and permissions", () => {
     expect(many).toBeLessThanOrEqual(3);
   });
 });
+
+describe("the caller's own record", () => {
+  it("costs no statement for `me` once the caller's grants are cached, and one after a change", async () => {
+    const ME = `{ me { id displayName } }`;
+    await server.gql(ME, {}, admin.accessToken);
+    let before = server.statements.length;
+    expect((await server.gql(ME, {}, admin.accessToken)).data!.me.id).toBe(admin.id);
+    expect(server.statements.length - before).toBe(0);
+
+    await server.gql(`mutation { updateMe(input: { displayName: "Counted" }) { id } }`, {}, admin.accessToken);
+    before = server.statements.length;
+    expect((await server.gql(ME, {}, admin.accessToken)).data!.me.displayName).toBe("Counted");
+    expect(server.statements.length - before).toBe(1);
+  });
+});
+
+describe("a password login", () => {
+  it("reads the user, then writes the session, its refresh token and the audit event in one statement", async () => {
+    const own = await startServer();
+    try {
+      // The dispatcher's own statements (delivering the event) would mix in: it waits here.
+      await own.app.auditDispatcher.stop();
+      const waiting = (await own.app.auditDispatcher.backlog()).count;
+      const before = own.statements.length;
+      await own.loginAdmin();
+      const sent = own.statements.slice(before);
+      expect(sent).toHaveLength(2);
+      expect(sent[1]).toMatch(
+        /INSERT INTO "sessions"[\s\S]*INSERT INTO "refresh_tokens"[\s\S]*INSERT INTO "audit_outbox"/,
+      );
+      expect((await own.app.auditDispatcher.backlog()).count).toBe(waiting + 1);
+    } finally {
+      await own.close();
+    }
+  });
+});

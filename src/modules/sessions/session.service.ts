@@ -3,7 +3,7 @@ import type { Session as SessionRecord } from "../../generated/prisma/client.js"
 import type { ClientInfo } from "../../graphql/context.js";
 import { UnauthenticatedError } from "../../graphql/errors.js";
 import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js";
-import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import { asActor, type Principal } from "../permissions/index.js";
@@ -61,15 +61,24 @@ export class SessionService {
    * @param audit the sign-in's audit event, recorded with the session.
    */
   async start(userId: string, client: ClientInfo, audit?: AuditEntry): Promise<IssuedRefreshToken> {
+    const sessionId = randomUUID();
+    const token = randomToken();
     const expiresAt = this.refreshExpiry();
-    return this.prisma.$transaction(async (tx) => {
-      const session = await tx.session.create({
-        data: { userId, expiresAt, ip: client.ip, userAgent: client.userAgent },
-        select: { id: true },
-      });
-      if (audit) await this.audit.record(audit, tx);
-      return { ...(await this.issue(tx, userId, session.id, client, expiresAt)), organizationId: null };
-    });
+    const now = new Date();
+    const userAgent = client.userAgent ?? null;
+    // One statement, not a transaction of three: the session, its first refresh token and the
+    // sign-in's audit event commit together, in one round trip.
+    await this.prisma.$executeRaw`
+      WITH session AS (
+        INSERT INTO "sessions" ("id", "user_id", "created_at", "last_used_at", "expires_at", "ip", "user_agent")
+        VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${client.ip}, ${userAgent})
+      ), token AS (
+        INSERT INTO "refresh_tokens" ("user_id", "token_hash", "family_id", "expires_at", "created_at", "ip", "user_agent")
+        VALUES (${userId}::uuid, ${hashToken(token)}, ${sessionId}::uuid, ${expiresAt}, ${now}, ${client.ip}, ${userAgent})
+      )${audit ? Prisma.sql`, recorded AS (${this.audit.outboxInsert(audit)})` : Prisma.empty}
+      SELECT 1`;
+    if (audit) this.audit.recorded();
+    return { sessionId, token, expiresAt, organizationId: null };
   }
 
   /**

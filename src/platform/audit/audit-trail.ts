@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Prisma, PrismaClient } from "../db/database.js";
+import { Prisma, type PrismaClient } from "../db/database.js";
 import { currentRequestContext } from "../observability/request-context.js";
 import { type AuditChange, type AuditEvent, type AuditOutcome, type AuditTarget, toStored } from "./audit-event.js";
 
@@ -38,8 +38,32 @@ export class AuditTrail {
 
   /** @param tx the transaction of the change; without one, the event is recorded on its own. */
   async record(entry: AuditEntry, tx: AuditWriter = this.prisma): Promise<void> {
+    const event = this.eventOf(entry);
+    await tx.auditOutbox.create({
+      data: { id: event.id, event: toStored(event) as unknown as Prisma.InputJsonObject },
+    });
+    this.onRecorded();
+  }
+
+  /**
+   * `entry` as an insert into the outbox, for a change made in one statement: a member of its `WITH`,
+   * so that the event commits with it. Call `recorded()` once the statement has run.
+   */
+  outboxInsert(entry: AuditEntry): Prisma.Sql {
+    const event = this.eventOf(entry);
+    return Prisma.sql`INSERT INTO "audit_outbox" ("id", "event", "created_at", "available_at")
+      VALUES (${event.id}::uuid, ${JSON.stringify(toStored(event))}::jsonb, ${event.at}, ${event.at})`;
+  }
+
+  /** An `outboxInsert()` has committed: the dispatcher may deliver it. */
+  recorded(): void {
+    this.onRecorded();
+  }
+
+  /** The event `entry` describes, from the request being served. */
+  private eventOf(entry: AuditEntry): AuditEvent {
     const request = currentRequestContext();
-    const event: AuditEvent = {
+    return {
       id: randomUUID(),
       at: new Date(),
       action: entry.action,
@@ -55,9 +79,5 @@ export class AuditTrail {
       requestId: request?.requestId ?? null,
       organizationId: entry.organizationId ?? null,
     };
-    await tx.auditOutbox.create({
-      data: { id: event.id, event: toStored(event) as unknown as Prisma.InputJsonObject },
-    });
-    this.onRecorded();
   }
 }
