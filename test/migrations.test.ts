@@ -299,7 +299,7 @@ describe.skipIf(!pgUp)("the migrator on PostgreSQL", () => {
 
 describe("the migrator on embedded PGlite", () => {
   it("applies the same migrations in memory, and the seed is there", async () => {
-    const db = openPglite(new PGlite());
+    const db = await openPglite(new PGlite());
     try {
       const names = migrationNames();
       expect(await migrate(db)).toEqual(names);

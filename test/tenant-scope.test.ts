@@ -30,7 +30,7 @@ beforeAll(async () => {
       },
     });
   } else {
-    db = openPglite(new PGlite());
+    db = await openPglite(new PGlite());
   }
   await migrate(db);
   const { prisma } = db;

@@ -87,7 +87,7 @@ export class TestServer {
       ...options.env,
     });
     const onQuery = (sql: string) => void this.statements.push(sql);
-    const db = databaseUrl ? await openDatabase(config, onQuery) : openPglite(new PGlite(), onQuery);
+    const db = databaseUrl ? await openDatabase(config, onQuery) : await openPglite(new PGlite(), onQuery);
     const logs = this.logs;
     const destination = new Writable({
       write(chunk, _encoding, done) {

@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { PrismaPGlite } from "pglite-prisma-adapter";
 import { type Prisma, PrismaClient } from "../../generated/prisma/client.js";
 import type { Config } from "../../config.js";
 
@@ -106,11 +106,14 @@ export async function openDatabase(
 
   const dir = path.join(config.dataDir, "pglite");
   fs.mkdirSync(dir, { recursive: true });
+  // Loaded only here: a deployment on PostgreSQL does not carry PGlite's memory.
+  const { PGlite } = await import("@electric-sql/pglite");
   return openPglite(await PGlite.create(dir), onQuery);
 }
 
 /** Embedded PostgreSQL (PGlite); in memory when `dataDir` is `memory://`. */
-export function openPglite(pglite: PGlite, onQuery?: QueryListener): Database {
+export async function openPglite(pglite: PGlite, onQuery?: QueryListener): Promise<Database> {
+  const { PrismaPGlite } = await import("pglite-prisma-adapter");
   const prisma = prismaClient(new PrismaPGlite(pglite), onQuery);
   return {
     kind: "pglite",
