@@ -81,6 +81,19 @@ describe("the caller's own record", () => {
   });
 });
 
+describe("a token refresh", () => {
+  it("costs one statement while nothing about the user has changed", async () => {
+    const user = await server.signUp("refreshing");
+    await server.gql(`{ me { id } }`, {}, user.accessToken); // the user is cached with their grants
+    const before = server.statements.length;
+    const result = await server.gql(`mutation($t: String!) { refreshToken(token: $t) { accessToken user { id } } }`, {
+      t: user.refreshToken,
+    });
+    expect(result.data!.refreshToken.user.id).toBe(user.id);
+    expect(server.statements.length - before).toBe(1);
+  });
+});
+
 describe("a password login", () => {
   it("reads the user, then writes the session, its refresh token and the audit event in one statement", async () => {
     const own = await startServer();

@@ -11,7 +11,7 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { type AccessService, asActor, type Principal, SystemRole } from "../permissions/index.js";
+import { type AccessService, asActor, type Principal, SystemRole, type UserProfile } from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
@@ -25,7 +25,7 @@ import { checkPasswordPolicy, type Passwords } from "./password.js";
 
 export interface SignedIn {
   mfaRequired: false;
-  user: UserRecord;
+  user: UserProfile;
   accessToken: string;
   accessTokenExpiresAt: Date;
   refreshToken: string;
@@ -297,10 +297,13 @@ export class AuthService {
   async refresh(token: string, client: ClientInfo): Promise<SignedIn> {
     const { userId, issued } = await this.deps.sessions.rotate(token, client);
     this.deps.log.debug("tokens refreshed", { event: "auth.refresh", userId, sessionId: issued.sessionId });
-    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    // The user as cached with their grants: no statement while nothing about them has changed.
+    const { principal } = await this.deps.access.principal(userId);
+    // Disabled or deleted since the token was exchanged.
+    if (!principal) throw new UnauthenticatedError("Invalid or expired refresh token");
     // Sessions started before the requirement (or at sign-up) do not outlive it.
-    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
-    return this.result(user, issued);
+    if (this.deps.requireVerifiedEmail && !principal.profile.emailVerifiedAt) throw new EmailNotVerifiedError();
+    return this.result(principal.profile, issued);
   }
 
   /** Ends the calling session; the presented access token stops working at once. */
@@ -367,7 +370,7 @@ export class AuthService {
     });
   }
 
-  private result(user: UserRecord, refresh: IssuedRefreshToken): SignedIn {
+  private result(user: UserProfile, refresh: IssuedRefreshToken): SignedIn {
     const access = this.deps.tokens.sign(user.id, refresh.sessionId, refresh.organizationId);
     return {
       mfaRequired: false,
