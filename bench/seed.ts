@@ -55,19 +55,23 @@ export async function seed(
           ON r.name IN ('user', 'bench-role-' || (abs(hashtext(u.email)) % 50), 'bench-role-' || ((abs(hashtext(u.email)) + 7) % 50))
          WHERE u.email LIKE 'bench-%'
       ON CONFLICT DO NOTHING;`);
-    const owner = inserted.rows[0]!.id;
+    // Token i belongs to user i mod users: consecutive refreshes are different users', as in real life,
+    // where each user refreshes once per access token lifetime (no user's cache is warm for them).
+    const owners = inserted.rows.map((r) => r.id);
     const tokens = Array.from({ length: refreshTokens }, () => randomBytes(32).toString("base64url"));
     const expires = new Date(Date.now() + 24 * 3600 * 1000);
     for (let i = 0; i < tokens.length; i += 5000) {
       const chunk = tokens.slice(i, i + 5000);
       await client.query(
-        `WITH s AS (
-           INSERT INTO sessions (user_id, expires_at) SELECT $1::uuid, $2 FROM generate_series(1, $3::int) RETURNING id
-         ), numbered AS (SELECT id, row_number() OVER () AS n FROM s)
+        `WITH input AS MATERIALIZED (
+           SELECT gen_random_uuid() AS session_id, o.user_id, o.hash
+             FROM unnest($2::uuid[], $3::text[]) AS o(user_id, hash)
+         ), s AS (
+           INSERT INTO sessions (id, user_id, expires_at) SELECT session_id, user_id, $1 FROM input
+         )
          INSERT INTO refresh_tokens (user_id, token_hash, family_id, expires_at)
-           SELECT $1::uuid, h.hash, numbered.id, $2
-             FROM numbered JOIN unnest($4::text[]) WITH ORDINALITY AS h(hash, n) ON h.n = numbered.n`,
-        [owner, expires, chunk.length, chunk.map(sha256)],
+           SELECT user_id, hash, session_id, $1 FROM input`,
+        [expires, chunk.map((_, j) => owners[(i + j) % owners.length]), chunk.map(sha256)],
       );
     }
     // As autovacuum would soon: statistics for the planner, the visibility map for index-only counts.

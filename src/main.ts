@@ -1,4 +1,4 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { HealthCheck } from "./platform/http/health.js";
 import { startTracing } from "./platform/observability/tracing.js";
@@ -46,28 +46,38 @@ function workersListening(): HealthCheck {
  * The first one starts alone (it migrates and creates the first admin), then the others; a worker that
  * dies is replaced; SIGTERM/SIGINT stop them all gracefully.
  */
-async function supervise(config: Config): Promise<void> {
+function supervise(config: Config): void {
   let stopping = false;
-  let started = false;
-  const fork = () =>
-    new Promise<void>((resolve, reject) => {
-      const worker = cluster.fork();
-      worker.once("listening", () => {
-        // A replacement joins workers that are all up already.
-        if (started) worker.send(ALL_WORKERS_LISTENING);
-        resolve();
-      });
-      worker.once("exit", (code) => {
-        if (!stopping) {
-          console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
-          void fork().catch(reject);
-        }
-      });
+  let othersStarted = false;
+  let allListening = false;
+  const listening = new Set<number>();
+  const tell = (worker: Worker | undefined) => {
+    if (worker?.isConnected()) worker.send(ALL_WORKERS_LISTENING);
+  };
+  const fork = (): void => {
+    const worker = cluster.fork();
+    worker.once("listening", () => {
+      listening.add(worker.id);
+      // The first one up has migrated: the others may start now.
+      if (!othersStarted) {
+        othersStarted = true;
+        for (let i = 1; i < config.workers; i++) fork();
+      }
+      if (allListening) {
+        tell(worker); // a replacement joins workers that are all up already
+      } else if (listening.size === config.workers) {
+        allListening = true;
+        for (const each of Object.values(cluster.workers ?? {})) tell(each);
+      }
     });
-  await fork();
-  await Promise.all(Array.from({ length: config.workers - 1 }, fork));
-  started = true;
-  for (const worker of Object.values(cluster.workers ?? {})) worker?.send(ALL_WORKERS_LISTENING);
+    worker.once("exit", (code) => {
+      listening.delete(worker.id);
+      if (stopping) return;
+      console.error(`worker ${worker.process.pid} exited with ${code}; starting another`);
+      fork();
+    });
+  };
+  fork();
   const stop = () => {
     if (stopping) return;
     stopping = true;
@@ -90,7 +100,9 @@ async function main(): Promise<void> {
     : undefined;
   // Loaded only now: tracing must patch http, graphql and pg before the app loads them.
   const { createApp } = await import("./app.js");
-  const app = await createApp(config, { readiness: cluster.isWorker ? [workersListening()] : [] });
+  // Only under our own supervisor (another cluster manager sends no such message).
+  const supervised = cluster.isWorker && config.workers > 1;
+  const app = await createApp(config, { readiness: supervised ? [workersListening()] : [] });
   const url = await app.listen();
   app.log.info("Kafkey is listening", { url, database: app.db.kind, env: config.env });
   if (app.createdAdmin?.generatedPassword)

@@ -91,4 +91,27 @@ describe.skipIf(!services)("cluster mode (KAFKEY_WORKERS=2)", () => {
     expect(workers.size).toBe(2);
     expect(output.match(/Kafkey is listening/g)).toHaveLength(2);
   }, 60_000);
+
+  it("replaces a worker that dies, and the replacement is ready and serves", async () => {
+    const workerPids = () =>
+      fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+    const [victim] = workerPids();
+    process.kill(victim!, "SIGKILL");
+    // Workers 1 and 2 started first: the replacement is number 3.
+    let replacementReady = false;
+    for (let i = 0; i < 600 && !replacementReady; i++) {
+      const answer = await ready(port).catch(() => undefined);
+      replacementReady = answer?.status === 200 && answer.body.checks.workers.worker > 2;
+      if (!replacementReady) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(replacementReady, `no replacement answered:\n${output}`).toBe(true);
+    expect(workerPids()).not.toContain(victim);
+    const workers = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const answer = await ready(port);
+      expect(answer.status).toBe(200);
+      workers.add(answer.body.checks.workers.worker);
+    }
+    expect(workers.size).toBe(2);
+  }, 60_000);
 });

@@ -11,7 +11,14 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import { type AccessService, asActor, type Principal, SystemRole, type UserProfile } from "../permissions/index.js";
+import {
+  type AccessService,
+  asActor,
+  type Principal,
+  profileOf,
+  SystemRole,
+  type UserProfile,
+} from "../permissions/index.js";
 import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
@@ -295,15 +302,12 @@ export class AuthService {
 
   /** Exchanges a refresh token for a new pair; the presented one stops working. */
   async refresh(token: string, client: ClientInfo): Promise<SignedIn> {
-    const { userId, issued } = await this.deps.sessions.rotate(token, client);
-    this.deps.log.debug("tokens refreshed", { event: "auth.refresh", userId, sessionId: issued.sessionId });
-    // The user as cached with their grants: no statement while nothing about them has changed.
-    const { principal } = await this.deps.access.principal(userId);
-    // Disabled or deleted since the token was exchanged.
-    if (!principal) throw new UnauthenticatedError("Invalid or expired refresh token");
+    // The user comes with the exchange (the statement that rotates the token reads them too).
+    const { user, issued } = await this.deps.sessions.rotate(token, client);
+    this.deps.log.debug("tokens refreshed", { event: "auth.refresh", userId: user.id, sessionId: issued.sessionId });
     // Sessions started before the requirement (or at sign-up) do not outlive it.
-    if (this.deps.requireVerifiedEmail && !principal.profile.emailVerifiedAt) throw new EmailNotVerifiedError();
-    return this.result(principal.profile, issued);
+    if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
+    return this.result(user, issued);
   }
 
   /** Ends the calling session; the presented access token stops working at once. */
@@ -374,7 +378,8 @@ export class AuthService {
     const access = this.deps.tokens.sign(user.id, refresh.sessionId, refresh.organizationId);
     return {
       mfaRequired: false,
-      user,
+      // Never the password hash or the TOTP secret, even where the caller had read them.
+      user: profileOf(user),
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
       refreshToken: refresh.token,

@@ -242,7 +242,8 @@ export class MemberService {
       );
       return organizationId;
     };
-    const organizationId = tx ? await join(tx) : await this.deps.prisma.$transaction(join);
+    if (tx) return join(tx); // a new account's: nobody has it cached, and its caller commits
+    const organizationId = await this.deps.prisma.$transaction(join);
     await this.deps.access.invalidateUser(user.id);
     return organizationId;
   }

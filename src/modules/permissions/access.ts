@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Metrics } from "../../platform/observability/metrics.js";
 import { grantCovers, isOrganizationAssignable } from "./catalog.js";
@@ -14,6 +14,17 @@ export interface ActiveOrganization {
 
 /** A user as the API shows them: their record without the password hash and the TOTP secret. */
 export type UserProfile = Omit<UserRecord, "passwordHash" | "totpSecret">;
+
+/** A `UserProfile`'s columns of the users row aliased `u`, for raw SQL. */
+export const USER_PROFILE_COLUMNS = Prisma.sql`u."id", u."email", u."display_name" AS "displayName",
+  u."status"::text AS "status", u."email_verified_at" AS "emailVerifiedAt", u."totp_enabled_at" AS "totpEnabledAt",
+  u."created_at" AS "createdAt", u."updated_at" AS "updatedAt"`;
+
+/** `user` without its secrets (or anything else a row brought along). */
+export function profileOf(user: UserProfile): UserProfile {
+  const { id, email, displayName, status, emailVerifiedAt, totpEnabledAt, createdAt, updatedAt } = user;
+  return { id, email, displayName, status, emailVerifiedAt, totpEnabledAt, createdAt, updatedAt };
+}
 
 /** A signed-in, active user and the permission grants of all their roles. */
 export interface Principal {
@@ -216,27 +227,14 @@ export class AccessService {
   private async load(userId: string): Promise<{ profile: UserProfile | undefined; grants: string[] }> {
     // Only platform roles count here: an organization role's grants count inside its organization.
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
-      SELECT u."id", u."email", u."display_name" AS "displayName", u."status"::text AS "status",
-             u."email_verified_at" AS "emailVerifiedAt", u."totp_enabled_at" AS "totpEnabledAt",
-             u."created_at" AS "createdAt", u."updated_at" AS "updatedAt", p."key"
+      SELECT ${USER_PROFILE_COLUMNS}, p."key"
       FROM "users" u
       LEFT JOIN "user_roles" ur ON ur."user_id" = u."id"
       LEFT JOIN "roles" r ON r."id" = ur."role_id" AND r."organization_id" IS NULL
       LEFT JOIN "role_permissions" rp ON rp."role_id" = r."id"
       LEFT JOIN "permissions" p ON p."id" = rp."permission_id"
       WHERE u."id" = ${userId}::uuid`;
-    const first = rows[0];
-    const profile = first && {
-      id: first.id,
-      email: first.email,
-      displayName: first.displayName,
-      status: first.status,
-      emailVerifiedAt: first.emailVerifiedAt,
-      totpEnabledAt: first.totpEnabledAt,
-      createdAt: first.createdAt,
-      updatedAt: first.updatedAt,
-    };
-    return { profile, grants: keysOf(rows) };
+    return { profile: rows[0] && profileOf(rows[0]), grants: keysOf(rows) };
   }
 
   private async loadMembership(userId: string, organizationId: string): Promise<Membership> {

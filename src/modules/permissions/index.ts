@@ -10,6 +10,8 @@ export {
   organizationGrants,
   type OrganizationRefusal,
   type Principal,
+  profileOf,
+  USER_PROFILE_COLUMNS,
   type UserProfile,
 } from "./access.js";
 export {

@@ -6,7 +6,7 @@ import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
-import { asActor, type Principal } from "../permissions/index.js";
+import { asActor, type Principal, profileOf, USER_PROFILE_COLUMNS, type UserProfile } from "../permissions/index.js";
 import type { Revocations } from "./revocations.js";
 
 export interface IssuedRefreshToken {
@@ -102,7 +102,7 @@ export class SessionService {
    * Exchanges a refresh token for the next one of its session.
    * @returns the user and the new token; of two concurrent exchanges of one token, one succeeds.
    */
-  async rotate(token: string, client: ClientInfo): Promise<{ userId: string; issued: IssuedRefreshToken }> {
+  async rotate(token: string, client: ClientInfo): Promise<{ user: UserProfile; issued: IssuedRefreshToken }> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidRefreshToken();
     // The usual case, a live token of a live session of an active user, in one statement; anything
     // else (unknown, expired, a retry within the grace period, a reuse) is sorted out below.
@@ -110,7 +110,7 @@ export class SessionService {
     if (rotated) return rotated;
     const presented = await this.prisma.refreshToken.findUnique({
       where: { tokenHash: hashToken(token) },
-      include: { session: true, user: { select: { status: true } } },
+      include: { session: true, user: { omit: { passwordHash: true, totpSecret: true } } },
     });
     const now = new Date();
     if (!presented || presented.session.revokedAt || presented.user.status !== "active") throw invalidRefreshToken();
@@ -120,10 +120,10 @@ export class SessionService {
         if (presented.replacedById) await this.reuseDetected(presented.userId, presented.familyId, client);
         throw invalidRefreshToken();
       }
-      return { userId: presented.userId, issued: await this.claim(retry, client) };
+      return { user: presented.user, issued: await this.claim(retry, client) };
     }
     if (presented.expiresAt <= now) throw invalidRefreshToken();
-    return { userId: presented.userId, issued: await this.claim(presented, client) };
+    return { user: presented.user, issued: await this.claim(presented, client) };
   }
 
   /**
@@ -137,13 +137,13 @@ export class SessionService {
   private async rotateLive(
     token: string,
     client: ClientInfo,
-  ): Promise<{ userId: string; issued: IssuedRefreshToken } | undefined> {
+  ): Promise<{ user: UserProfile; issued: IssuedRefreshToken } | undefined> {
     const next = randomToken();
     const nextId = randomUUID();
     const expiresAt = this.refreshExpiry();
     // The application's clock, as everywhere else: the database's now() would be read in its time zone.
     const now = new Date();
-    const [row] = await this.prisma.$queryRaw<{ userId: string; sessionId: string; organizationId: string | null }[]>`
+    const [row] = await this.prisma.$queryRaw<(UserProfile & { sessionId: string; organizationId: string | null })[]>`
       WITH presented AS (
         SELECT t."id", t."user_id", t."family_id" FROM "refresh_tokens" t
         JOIN "sessions" s ON s."id" = t."family_id" AND s."revoked_at" IS NULL
@@ -167,12 +167,12 @@ export class SessionService {
         FROM claimed c WHERE s."id" = c."family_id"
         RETURNING s."organization_id"
       )
-      SELECT c."user_id" AS "userId", c."family_id" AS "sessionId",
+      SELECT ${USER_PROFILE_COLUMNS}, c."family_id" AS "sessionId",
              (SELECT "organization_id" FROM session) AS "organizationId"
-      FROM claimed c`;
+      FROM claimed c JOIN "users" u ON u."id" = c."user_id"`;
     if (!row) return undefined;
     return {
-      userId: row.userId,
+      user: profileOf(row),
       issued: { sessionId: row.sessionId, token: next, expiresAt, organizationId: row.organizationId },
     };
   }

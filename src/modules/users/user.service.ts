@@ -10,6 +10,7 @@ import {
   firstMissing,
   type Principal,
   SystemRole,
+  USER_PROFILE_COLUMNS,
   type UserProfile,
 } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
@@ -78,10 +79,7 @@ export class UserService {
     ].filter((condition) => condition !== undefined);
     const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
     const rows = await this.prisma.$queryRaw<(UserProfile & { total: number })[]>`
-      SELECT u."id", u."email", u."display_name" AS "displayName",
-             u."email_verified_at" AS "emailVerifiedAt", u."status"::text AS "status",
-             u."totp_enabled_at" AS "totpEnabledAt", u."created_at" AS "createdAt", u."updated_at" AS "updatedAt",
-             (SELECT count(*)::int FROM "users" u ${where}) AS "total"
+      SELECT ${USER_PROFILE_COLUMNS}, (SELECT count(*)::int FROM "users" u ${where}) AS "total"
       FROM "users" u ${where}
       ORDER BY u."created_at", u."id"
       LIMIT ${page.pageSize} OFFSET ${(page.page - 1) * page.pageSize}`;
@@ -122,8 +120,9 @@ export class UserService {
       await this.audit.record({ action: "user.updated", actor: asActor(actor), target: userTarget(id), changes }, tx);
       return after;
     });
-    if (disabling) await this.sessions.revokeAll(id, "user_disabled");
+    // First: were ending the sessions to fail, the disabled user must not stay cached as active.
     await this.access.invalidateUser(id);
+    if (disabling) await this.sessions.revokeAll(id, "user_disabled");
     return user;
   }
 

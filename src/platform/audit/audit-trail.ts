@@ -51,8 +51,9 @@ export class AuditTrail {
    */
   outboxInsert(entry: AuditEntry): Prisma.Sql {
     const event = this.eventOf(entry);
-    return Prisma.sql`INSERT INTO "audit_outbox" ("id", "event", "created_at", "available_at")
-      VALUES (${event.id}::uuid, ${JSON.stringify(toStored(event))}::jsonb, ${event.at}, ${event.at})`;
+    // created_at and available_at by the database's clock, which the dispatcher compares them with.
+    return Prisma.sql`INSERT INTO "audit_outbox" ("id", "event")
+      VALUES (${event.id}::uuid, ${JSON.stringify(toStored(event))}::jsonb)`;
   }
 
   /** An `outboxInsert()` has committed: the dispatcher may deliver it. */
