@@ -13,6 +13,7 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { InFlightOperations } from "./graphql/in-flight.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
 import { registerWebSockets } from "./graphql/websocket.js";
@@ -62,6 +63,9 @@ import { tagActiveSpan } from "./platform/observability/tracing.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
+/** How long a shutdown waits for the operations still running. */
+const SHUTDOWN_WAIT_MS = 10_000;
+
 export interface App {
   config: Config;
   http: FastifyInstance;
@@ -74,7 +78,7 @@ export interface App {
   createdAdmin: CreatedAdmin | undefined;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting requests, lets running ones finish, and closes the database. */
+  /** Stops accepting requests, lets running ones finish, and closes the database. Once, however often called. */
   close(): Promise<void>;
 }
 
@@ -336,6 +340,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
     const schema = applyPermissions(await buildGraphQLSchema());
+    const inFlight = new InFlightOperations();
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !production,
@@ -350,6 +355,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ...protection.plugins,
         queryBudgetPlugin(kv, config.queryBudget),
         metricsPlugin(metrics),
+        inFlight.plugin(),
         // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
         ApolloServerPluginCacheControlDisabled(),
         fastifyApolloDrainPlugin(http),
@@ -423,6 +429,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       );
     }
 
+    let closing: Promise<void> | undefined;
     return {
       config,
       http,
@@ -432,22 +439,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       auditDispatcher,
       createdAdmin,
       listen: () => http.listen({ host: config.host, port: config.port }),
-      async close() {
-        await websockets.close();
-        await http.close();
-        await apollo.stop();
-        await auditDispatcher.stop();
-        await events.close();
-        await sink.close();
-        await mailer.close();
-        await metrics.shutdown();
-        if (reporter) {
-          log.remove(reporter);
-          await reporter.shutdown();
-        }
-        await kv.close();
-        await db.close();
-      },
+      close: () =>
+        (closing ??= (async () => {
+          await websockets.close();
+          // No new requests from here on; those running finish (their clients may have gone already).
+          await http.close();
+          await inFlight.settled(SHUTDOWN_WAIT_MS);
+          await apollo.stop();
+          await auditDispatcher.stop();
+          await events.close();
+          await sink.close();
+          await mailer.close();
+          await metrics.shutdown();
+          if (reporter) {
+            log.remove(reporter);
+            await reporter.shutdown();
+          }
+          await kv.close();
+          await db.close();
+        })()),
     };
   } catch (error) {
     await auditSink?.close();

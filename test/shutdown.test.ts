@@ -1,0 +1,50 @@
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { postgresAvailable } from "./support/databases.js";
+import { startServer } from "./support/server.js";
+
+// The write is held up by a row lock taken from outside: that needs PostgreSQL.
+const postgres = await postgresAvailable();
+if (!postgres) console.warn("Skipping the shutdown test: it needs PostgreSQL, which is unreachable.");
+
+describe.skipIf(!postgres)("shutting down", () => {
+  it("lets an operation whose client has gone finish its write before the database closes", async () => {
+    const server = await startServer({ database: "postgres" });
+    const sql = new pg.Client({ connectionString: server.databaseUrl });
+    await sql.connect();
+    try {
+      const admin = await server.loginAdmin();
+      const user = await server.signUp("leaving");
+      // Another session holds the user's row: updateUser will wait for it.
+      await sql.query("BEGIN");
+      await sql.query(`SELECT 1 FROM "users" WHERE "id" = $1 FOR UPDATE`, [user.id]);
+      const client = new AbortController();
+      const request = fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${admin.accessToken}` },
+        body: JSON.stringify({
+          query: `mutation($id: UUID!) { updateUser(id: $id, input: { displayName: "Finished" }) { id } }`,
+          variables: { id: user.id },
+        }),
+        signal: client.signal,
+      }).catch(() => "aborted");
+      await expect
+        .poll(async () => (await sql.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rowCount)
+        .toBeGreaterThan(0);
+      client.abort();
+      expect(await request).toBe("aborted");
+
+      const closed = server.app.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sql.query("COMMIT"); // the operation goes on, and the shutdown waited for it
+      await closed;
+
+      const row = await sql.query(`SELECT "display_name" FROM "users" WHERE "id" = $1`, [user.id]);
+      expect(row.rows[0].display_name).toBe("Finished");
+      expect(server.logs.filter((line) => line.includes("unexpected error"))).toEqual([]);
+    } finally {
+      await sql.end();
+      await server.close();
+    }
+  });
+});
