@@ -225,7 +225,8 @@ async function openAuditSink(config: Config, db: Database, log: Logger): Promise
 }
 
 function openStore(config: Config): KeyValueStore {
-  return config.redis.url ? new RedisStore({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryStore();
+  const { topology, prefix } = config.redis;
+  return topology ? new RedisStore({ topology, prefix }) : new MemoryStore();
 }
 
 function buildHttpServer(config: Config, log: Logger, metrics: Metrics): FastifyInstance {

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { HostPort, RedisTopology } from "./platform/kv/redis.js";
 
 /**
  * Every environment variable Kafkey reads, parsed and validated once at start-up. Nothing else in the
@@ -75,8 +76,11 @@ export interface Config {
     maxEntries: number;
   };
   redis: {
-    /** Redis URL; when unset, an in-process store is used (one instance only). */
-    url: string | undefined;
+    /**
+     * Where Redis is: `REDIS_URL` (one node), `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`; when none is
+     * set, an in-process store is used (one instance only).
+     */
+    topology: RedisTopology | undefined;
     /** Prefix of every key and channel. @default "kafkey:" */
     prefix: string;
   };
@@ -199,6 +203,10 @@ export const CONFIG_VARIABLES = [
   "KAFKEY_PERMISSION_CACHE_TTL_MS",
   "KAFKEY_PERMISSION_CACHE_SIZE",
   "REDIS_URL",
+  "REDIS_SENTINELS",
+  "REDIS_SENTINEL_MASTER",
+  "REDIS_CLUSTER_NODES",
+  "REDIS_PASSWORD",
   "KAFKEY_REDIS_PREFIX",
   "KAFKEY_REFRESH_REUSE_GRACE_SECONDS",
   "KAFKEY_LOCKOUT_THRESHOLD",
@@ -303,6 +311,39 @@ function httpUrl(env: Env, name: Variable, fallback?: string): string | undefine
   return value?.replace(/\/+$/, "");
 }
 
+/** `host:port,host:port`, as REDIS_SENTINELS and REDIS_CLUSTER_NODES name Redis servers. */
+function hostPorts(env: Env, name: Variable): HostPort[] | undefined {
+  const text = read(env, name);
+  if (text === undefined) return undefined;
+  return text.split(",").map((entry) => {
+    const match = /^\s*([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) throw new ConfigError(`${name} must be host:port pairs, comma-separated`);
+    return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
+  });
+}
+
+/** One of REDIS_URL, REDIS_SENTINELS (with REDIS_SENTINEL_MASTER) and REDIS_CLUSTER_NODES, or none. */
+function redisTopology(env: Env): RedisTopology | undefined {
+  const url = read(env, "REDIS_URL");
+  const sentinels = hostPorts(env, "REDIS_SENTINELS");
+  const nodes = hostPorts(env, "REDIS_CLUSTER_NODES");
+  const password = read(env, "REDIS_PASSWORD");
+  if ([url, sentinels, nodes].filter((set) => set !== undefined).length > 1) {
+    throw new ConfigError("Set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES");
+  }
+  if (url !== undefined) {
+    if (!/^rediss?:\/\//.test(url)) throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
+    if (password !== undefined)
+      throw new ConfigError("REDIS_PASSWORD goes with REDIS_SENTINELS or REDIS_CLUSTER_NODES; put it in REDIS_URL");
+    return { kind: "node", url };
+  }
+  if (sentinels)
+    return { kind: "sentinel", sentinels, master: read(env, "REDIS_SENTINEL_MASTER") ?? "mymaster", password };
+  if (nodes) return { kind: "cluster", nodes, password };
+  return undefined;
+}
+
 function list(env: Env, name: Variable, fallback: string[]): string[] {
   const raw = read(env, name);
   return raw === undefined ? fallback : raw.split(/[\s,]+/).filter(Boolean);
@@ -337,10 +378,7 @@ export function loadConfig(env: Env): Config {
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
     throw new ConfigError("KAFKEY_ADMIN_EMAIL and KAFKEY_ADMIN_PASSWORD must be set together");
   }
-  const redisUrl = read(env, "REDIS_URL");
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
-  }
+  const redis = redisTopology(env);
   const encryptionKey = read(env, "KAFKEY_ENCRYPTION_KEY");
   if (encryptionKey !== undefined && Buffer.from(encryptionKey, "base64url").length !== 32) {
     throw new ConfigError("KAFKEY_ENCRYPTION_KEY must be 32 bytes, base64 encoded (openssl rand -base64 32)");
@@ -367,7 +405,7 @@ export function loadConfig(env: Env): Config {
   const databaseUrl = read(env, "DATABASE_URL");
   const workers = int(env, "KAFKEY_WORKERS", 1, 1, 256);
   // Workers share nothing in memory: the database and the store must be the shared ones.
-  if (workers > 1 && (!databaseUrl || !redisUrl)) {
+  if (workers > 1 && (!databaseUrl || !redis)) {
     throw new ConfigError("KAFKEY_WORKERS above 1 needs DATABASE_URL and REDIS_URL (shared by the workers)");
   }
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -444,7 +482,7 @@ export function loadConfig(env: Env): Config {
       ttlMs: int(env, "KAFKEY_PERMISSION_CACHE_TTL_MS", 30_000),
       maxEntries: int(env, "KAFKEY_PERMISSION_CACHE_SIZE", 10_000, 1),
     },
-    redis: { url: redisUrl, prefix: read(env, "KAFKEY_REDIS_PREFIX") ?? "kafkey:" },
+    redis: { topology: redis, prefix: read(env, "KAFKEY_REDIS_PREFIX") ?? "kafkey:" },
     refreshReuseGraceSeconds: int(env, "KAFKEY_REFRESH_REUSE_GRACE_SECONDS", 0, 0, 300),
     lockout: {
       threshold: int(env, "KAFKEY_LOCKOUT_THRESHOLD", 5, 1),

@@ -29,9 +29,46 @@ describe("configuration", () => {
     [{ KAFKEY_WORKERS: "2" }, "KAFKEY_WORKERS"],
     [{ KAFKEY_WORKERS: "2", DATABASE_URL: "postgres://db/kafkey" }, "REDIS_URL"],
     [{ KAFKEY_ORGANIZATION_CREATION: "everyone" }, "KAFKEY_ORGANIZATION_CREATION"],
+    [{ REDIS_URL: "cache:6379" }, "REDIS_URL"],
+    [{ REDIS_SENTINELS: "sentinel-1" }, "REDIS_SENTINELS"],
+    [{ REDIS_CLUSTER_NODES: "redis-1:6379,redis-2:99999" }, "REDIS_CLUSTER_NODES"],
+    [{ REDIS_URL: "redis://cache:6379", REDIS_SENTINELS: "s:26379" }, "REDIS_SENTINELS"],
+    [{ REDIS_URL: "redis://cache:6379", REDIS_PASSWORD: "secret" }, "REDIS_PASSWORD"],
   ])("refuses %j, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it("reads where Redis is: one node, a master through Sentinel, or a Cluster", () => {
+    expect(loadConfig({}).redis.topology).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: "redis://cache:6379" }).redis.topology).toEqual({
+      kind: "node",
+      url: "redis://cache:6379",
+    });
+    expect(
+      loadConfig({ REDIS_SENTINELS: "s-1:26379, s-2:26380", REDIS_SENTINEL_MASTER: "kafkey", REDIS_PASSWORD: "pw" })
+        .redis.topology,
+    ).toEqual({
+      kind: "sentinel",
+      sentinels: [
+        { host: "s-1", port: 26379 },
+        { host: "s-2", port: 26380 },
+      ],
+      master: "kafkey",
+      password: "pw",
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000,[::1]:7001" }).redis.topology).toEqual({
+      kind: "cluster",
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+      password: undefined,
+    });
+    // Workers share Redis whichever way it is reached.
+    expect(
+      loadConfig({ KAFKEY_WORKERS: "2", DATABASE_URL: "postgres://db/kafkey", REDIS_CLUSTER_NODES: "r:7000" }).workers,
+    ).toBe(2);
   });
 
   it("starts in production with a long enough secret", () => {

@@ -3,22 +3,45 @@ import type { KeyValueStore } from "../src/platform/kv/kv.js";
 import { MemoryStore } from "../src/platform/kv/memory.js";
 import { RedisStore } from "../src/platform/kv/redis.js";
 import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./support/redis.js";
+import { canStartRedis, RedisServers } from "./support/redis-topologies.js";
 
 const withRedis = await redisAvailable();
 if (!withRedis) console.warn("Skipping the Redis store's tests: Redis is unreachable.");
+const ownServers = await canStartRedis();
+if (!ownServers) console.warn("Skipping the Sentinel and Cluster tests: redis-server and redis-cli are not installed.");
 
-const stores: [string, () => KeyValueStore, boolean][] = [
-  ["the in-process store", () => new MemoryStore(), true],
-  ["the Redis store", () => new RedisStore({ url: TEST_REDIS_URL, prefix: uniquePrefix() }), withRedis],
+const NODE = { kind: "node", url: TEST_REDIS_URL } as const;
+// Servers of this file's own: a master behind a Sentinel, and a three-node Cluster.
+const servers = new RedisServers();
+afterAll(() => servers.stop());
+
+const stores: [string, () => Promise<KeyValueStore>, boolean][] = [
+  ["the in-process store", async () => new MemoryStore(), true],
+  ["the Redis store", async () => new RedisStore({ topology: NODE, prefix: uniquePrefix() }), withRedis],
+  [
+    "the Redis store through Sentinel",
+    async () =>
+      new RedisStore({
+        topology: { kind: "sentinel", sentinels: await servers.sentinel("kafkey-test"), master: "kafkey-test" },
+        prefix: uniquePrefix(),
+      }),
+    ownServers,
+  ],
+  [
+    "the Redis store on a Cluster",
+    async () =>
+      new RedisStore({ topology: { kind: "cluster", nodes: await servers.cluster() }, prefix: uniquePrefix() }),
+    ownServers,
+  ],
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(stores)("%s", (_name, open, available) => {
   let kv: KeyValueStore;
-  beforeAll(() => {
-    if (available) kv = open();
-  });
+  beforeAll(async () => {
+    if (available) kv = await open();
+  }, 30_000);
   afterAll(() => kv?.close());
 
   it.skipIf(!available)("sets, gets and deletes values, and forgets them when they expire", async () => {
@@ -70,8 +93,8 @@ describe.each(stores)("%s", (_name, open, available) => {
 describe.skipIf(!withRedis)("two Redis stores with one prefix", () => {
   it("share their keys and their channels, as two instances of Kafkey do", async () => {
     const prefix = uniquePrefix();
-    const [a, b] = [new RedisStore({ url: TEST_REDIS_URL, prefix }), new RedisStore({ url: TEST_REDIS_URL, prefix })];
-    const other = new RedisStore({ url: TEST_REDIS_URL, prefix: uniquePrefix() });
+    const [a, b] = [new RedisStore({ topology: NODE, prefix }), new RedisStore({ topology: NODE, prefix })];
+    const other = new RedisStore({ topology: NODE, prefix: uniquePrefix() });
     try {
       await a.set("shared", "yes");
       expect(await b.get("shared")).toBe("yes");

@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { KeyValueStore } from "./kv.js";
 
 /** INCRBY that starts the key's lifetime on its first increment, atomically. Returns {count, pttl}. */
@@ -7,21 +7,54 @@ local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where Redis is: one node, a master found through Sentinel (failovers followed), or a Cluster. */
+export type RedisTopology =
+  | { kind: "node"; url: string }
+  | { kind: "sentinel"; sentinels: HostPort[]; master: string; password?: string }
+  | { kind: "cluster"; nodes: HostPort[]; password?: string };
+
 export interface RedisStoreOptions {
-  url: string;
+  topology: RedisTopology;
   /** Prepended to every key and channel, so deployments (and test runs) can share one Redis. */
   prefix: string;
 }
 
-/** The shared store on Redis through ioredis. Subscriptions use a second connection, opened on demand. */
+function connect(topology: RedisTopology, options: { keyPrefix?: string; enableAutoPipelining?: boolean }) {
+  switch (topology.kind) {
+    case "node":
+      return new Redis(topology.url, options);
+    case "sentinel":
+      return new Redis({
+        ...options,
+        sentinels: topology.sentinels,
+        name: topology.master,
+        password: topology.password,
+      });
+    case "cluster":
+      return new Cluster(topology.nodes, { ...options, redisOptions: { password: topology.password } });
+  }
+}
+
+/**
+ * The shared store on Redis through ioredis: one node, Sentinel or Cluster. Subscriptions use a second
+ * connection, opened on demand. On a Cluster, keys of one call may live on different nodes: they are
+ * read and deleted one by one (pipelined), never with one multi-key command.
+ */
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
-  private readonly client: Redis;
-  private subscriber: Redis | undefined;
+  private readonly client: Redis | Cluster;
+  private readonly cluster: boolean;
+  private subscriber: Redis | Cluster | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.client = new Redis(options.url, { keyPrefix: options.prefix, enableAutoPipelining: true, lazyConnect: false });
+    this.client = connect(options.topology, { keyPrefix: options.prefix, enableAutoPipelining: true });
+    this.cluster = options.topology.kind === "cluster";
     this.client.defineCommand("kafkeyIncrement", { numberOfKeys: 1, lua: INCREMENT });
   }
 
@@ -30,7 +63,8 @@ export class RedisStore implements KeyValueStore {
   }
 
   async getMany(keys: string[]) {
-    return keys.length === 0 ? [] : this.client.mget(...keys);
+    if (keys.length === 0) return [];
+    return this.cluster ? Promise.all(keys.map((key) => this.client.get(key))) : this.client.mget(...keys);
   }
 
   async set(key: string, value: string, ttlMs?: number) {
@@ -47,7 +81,9 @@ export class RedisStore implements KeyValueStore {
   }
 
   async delete(...keys: string[]) {
-    if (keys.length > 0) await this.client.del(...keys);
+    if (keys.length === 0) return;
+    if (this.cluster) await Promise.all(keys.map((key) => this.client.del(key)));
+    else await this.client.del(...keys);
   }
 
   async increment(key: string, ttlMs: number, by = 1) {
@@ -70,8 +106,10 @@ export class RedisStore implements KeyValueStore {
   async subscribe(channel: string, onMessage: (message: string) => void) {
     const name = this.options.prefix + channel;
     if (!this.subscriber) {
-      this.subscriber = new Redis(this.options.url);
-      this.subscriber.on("message", (from: string, message: string) => {
+      // The same topology; channels carry the prefix by hand (ioredis prefixes keys only).
+      const subscriber = connect(this.options.topology, {});
+      this.subscriber = subscriber;
+      subscriber.on("message", (from: string, message: string) => {
         for (const handler of this.handlers.get(from) ?? []) handler(message);
       });
     }
