@@ -13,7 +13,6 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
-import { InFlightOperations } from "./graphql/in-flight.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
 import { registerWebSockets } from "./graphql/websocket.js";
@@ -48,6 +47,7 @@ import { ScopedClients } from "./platform/db/scoped.js";
 import { EventBus } from "./platform/events/event-bus.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
+import { InFlightRequests } from "./platform/http/in-flight.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
 import { clientOf, requestIdFor } from "./platform/http/request-id.js";
@@ -63,8 +63,8 @@ import { tagActiveSpan } from "./platform/observability/tracing.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
-/** How long a shutdown waits for the operations still running. */
-const SHUTDOWN_WAIT_MS = 10_000;
+/** How long a shutdown waits for the requests still running: inside Docker's default 10 s grace. */
+const SHUTDOWN_WAIT_MS = 8_000;
 
 export interface App {
   config: Config;
@@ -333,6 +333,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
     const http = buildHttpServer(config, log, metrics);
+    const inFlight = new InFlightRequests();
+    inFlight.register(http);
     // Kafkey's base URL as a client sees it: the configured one, else the request's own.
     const baseUrl = (protocol: string, host: string | undefined) =>
       config.oauth.publicUrl ?? `${protocol}://${host ?? "localhost"}`;
@@ -341,7 +343,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
     const schema = applyPermissions(await buildGraphQLSchema());
-    const inFlight = new InFlightOperations();
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !production,
@@ -356,7 +357,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ...protection.plugins,
         queryBudgetPlugin(kv, config.queryBudget),
         metricsPlugin(metrics),
-        inFlight.plugin(),
         // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
         ApolloServerPluginCacheControlDisabled(),
         fastifyApolloDrainPlugin(http),
@@ -442,10 +442,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       listen: () => http.listen({ host: config.host, port: config.port }),
       close: () =>
         (closing ??= (async () => {
+          const deadline = Date.now() + SHUTDOWN_WAIT_MS;
           await websockets.close();
-          // No new requests from here on; those running finish (their clients may have gone already).
-          await http.close();
-          await inFlight.settled(SHUTDOWN_WAIT_MS);
+          // No new requests from here on. Those running may finish until the deadline, whether their
+          // clients wait for the answer or have gone; then what is still open is cut off.
+          const stopped = http.close();
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);
+          clearTimeout(timer);
+          http.server.closeAllConnections();
+          await stopped;
+          await inFlight.settled(deadline - Date.now());
           await apollo.stop();
           await auditDispatcher.stop();
           await events.close();

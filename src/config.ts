@@ -207,6 +207,7 @@ export const CONFIG_VARIABLES = [
   "REDIS_SENTINEL_MASTER",
   "REDIS_CLUSTER_NODES",
   "REDIS_PASSWORD",
+  "REDIS_SENTINEL_PASSWORD",
   "KAFKEY_REDIS_PREFIX",
   "KAFKEY_REFRESH_REUSE_GRACE_SECONDS",
   "KAFKEY_LOCKOUT_THRESHOLD",
@@ -329,17 +330,23 @@ function redisTopology(env: Env): RedisTopology | undefined {
   const sentinels = hostPorts(env, "REDIS_SENTINELS");
   const nodes = hostPorts(env, "REDIS_CLUSTER_NODES");
   const password = read(env, "REDIS_PASSWORD");
+  const master = read(env, "REDIS_SENTINEL_MASTER");
+  const sentinelPassword = read(env, "REDIS_SENTINEL_PASSWORD");
   if ([url, sentinels, nodes].filter((set) => set !== undefined).length > 1) {
     throw new ConfigError("Set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES");
   }
+  // A misspelt topology must not quietly leave a deployment on the in-process store.
+  if (!sentinels && (master !== undefined || sentinelPassword !== undefined)) {
+    throw new ConfigError("REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD go with REDIS_SENTINELS");
+  }
+  if (!sentinels && !nodes && password !== undefined) {
+    throw new ConfigError("REDIS_PASSWORD goes with REDIS_SENTINELS or REDIS_CLUSTER_NODES; put it in REDIS_URL");
+  }
   if (url !== undefined) {
     if (!/^rediss?:\/\//.test(url)) throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
-    if (password !== undefined)
-      throw new ConfigError("REDIS_PASSWORD goes with REDIS_SENTINELS or REDIS_CLUSTER_NODES; put it in REDIS_URL");
     return { kind: "node", url };
   }
-  if (sentinels)
-    return { kind: "sentinel", sentinels, master: read(env, "REDIS_SENTINEL_MASTER") ?? "mymaster", password };
+  if (sentinels) return { kind: "sentinel", sentinels, master: master ?? "mymaster", password, sentinelPassword };
   if (nodes) return { kind: "cluster", nodes, password };
   return undefined;
 }
@@ -406,7 +413,9 @@ export function loadConfig(env: Env): Config {
   const workers = int(env, "KAFKEY_WORKERS", 1, 1, 256);
   // Workers share nothing in memory: the database and the store must be the shared ones.
   if (workers > 1 && (!databaseUrl || !redis)) {
-    throw new ConfigError("KAFKEY_WORKERS above 1 needs DATABASE_URL and REDIS_URL (shared by the workers)");
+    throw new ConfigError(
+      "KAFKEY_WORKERS above 1 needs DATABASE_URL and Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)",
+    );
   }
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must be a postgresql:// URL");

@@ -34,6 +34,9 @@ describe("configuration", () => {
     [{ REDIS_CLUSTER_NODES: "redis-1:6379,redis-2:99999" }, "REDIS_CLUSTER_NODES"],
     [{ REDIS_URL: "redis://cache:6379", REDIS_SENTINELS: "s:26379" }, "REDIS_SENTINELS"],
     [{ REDIS_URL: "redis://cache:6379", REDIS_PASSWORD: "secret" }, "REDIS_PASSWORD"],
+    [{ REDIS_SENTINEL_MASTER: "mymaster" }, "REDIS_SENTINELS"],
+    [{ REDIS_CLUSTER_NODES: "r:7000", REDIS_SENTINEL_PASSWORD: "pw" }, "REDIS_SENTINELS"],
+    [{ REDIS_PASSWORD: "secret" }, "REDIS_PASSWORD"],
   ])("refuses %j, naming %s", (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
@@ -56,6 +59,7 @@ describe("configuration", () => {
       ],
       master: "kafkey",
       password: "pw",
+      sentinelPassword: undefined,
     });
     expect(loadConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000,[::1]:7001" }).redis.topology).toEqual({
       kind: "cluster",

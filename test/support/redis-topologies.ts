@@ -39,16 +39,37 @@ const cli = async (port: number, ...args: string[]) => (await run("redis-cli", [
 
 /** Redis servers started for one test file, in a directory of their own, stopped together. */
 export class RedisServers {
-  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafkey-redis-"));
+  private directory: string | undefined;
   private readonly children: ChildProcess[] = [];
+  /** Even a test process that ends without its afterAll leaves no server behind. */
+  private readonly killAll = () => this.children.forEach((child) => child.kill("SIGKILL"));
+
+  private get dir(): string {
+    if (!this.directory) {
+      this.directory = fs.mkdtempSync(path.join(os.tmpdir(), "kafkey-redis-"));
+      process.once("exit", this.killAll);
+    }
+    return this.directory;
+  }
+
+  private spawn(args: string[]): void {
+    this.children.push(spawn("redis-server", args, { stdio: "ignore" }));
+  }
 
   private async server(port: number, ...args: string[]): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir, ...args],
-      { stdio: "ignore" },
-    );
-    this.children.push(child);
+    this.spawn([
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.dir,
+      ...args,
+    ]);
     await until(async () => (await cli(port, "ping")).trim() === "PONG", `redis-server on ${port}`);
   }
 
@@ -58,10 +79,7 @@ export class RedisServers {
     await this.server(masterPort);
     const config = path.join(this.dir, "sentinel.conf");
     fs.writeFileSync(config, `sentinel monitor ${master} 127.0.0.1 ${masterPort} 1\n`);
-    const child = spawn("redis-server", [config, "--sentinel", "--port", String(sentinelPort), "--bind", "127.0.0.1"], {
-      stdio: "ignore",
-    });
-    this.children.push(child);
+    this.spawn([config, "--sentinel", "--port", String(sentinelPort), "--bind", "127.0.0.1"]);
     await until(
       async () => (await cli(sentinelPort, "sentinel", "get-master-addr-by-name", master)).includes(String(masterPort)),
       "redis sentinel",
@@ -73,7 +91,17 @@ export class RedisServers {
   async cluster(): Promise<HostPort[]> {
     const ports = [await freePort(), await freePort(), await freePort()];
     for (const port of ports) {
-      await this.server(port, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`);
+      // A bus port of its own: by default it is the port + 10,000, past 65,535 for a high free port.
+      const bus = String(await freePort());
+      await this.server(
+        port,
+        "--cluster-enabled",
+        "yes",
+        "--cluster-port",
+        bus,
+        "--cluster-config-file",
+        `nodes-${port}.conf`,
+      );
     }
     await run("redis-cli", [
       "--cluster",
@@ -94,12 +122,13 @@ export class RedisServers {
       this.children.map(
         (child) =>
           new Promise((resolve) => {
-            if (child.exitCode !== null) return resolve(undefined);
+            if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
             child.once("exit", resolve);
             child.kill("SIGKILL");
           }),
       ),
     );
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    process.off("exit", this.killAll);
+    if (this.directory) fs.rmSync(this.directory, { recursive: true, force: true });
   }
 }

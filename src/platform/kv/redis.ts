@@ -15,7 +15,7 @@ export interface HostPort {
 /** Where Redis is: one node, a master found through Sentinel (failovers followed), or a Cluster. */
 export type RedisTopology =
   | { kind: "node"; url: string }
-  | { kind: "sentinel"; sentinels: HostPort[]; master: string; password?: string }
+  | { kind: "sentinel"; sentinels: HostPort[]; master: string; password?: string; sentinelPassword?: string }
   | { kind: "cluster"; nodes: HostPort[]; password?: string };
 
 export interface RedisStoreOptions {
@@ -34,6 +34,7 @@ function connect(topology: RedisTopology, options: { keyPrefix?: string; enableA
         sentinels: topology.sentinels,
         name: topology.master,
         password: topology.password,
+        sentinelPassword: topology.sentinelPassword,
       });
     case "cluster":
       return new Cluster(topology.nodes, { ...options, redisOptions: { password: topology.password } });
