@@ -79,7 +79,7 @@ export interface MongoAuditOptions {
 }
 
 const COLLECTION = "audit_events";
-/** No single MongoDB operation of the sink (server selection included) waits longer than this. */
+/** How long an operation of the sink may wait for MongoDB's answer (finding a server has its own bound). */
 const OPERATION_TIMEOUT_MS = 15_000;
 
 /**
@@ -102,7 +102,9 @@ export class MongoAuditSink implements AuditSink {
       maxPoolSize: options.poolSize,
       connectTimeoutMS: options.connectTimeoutMs,
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
-      timeoutMS: Math.max(OPERATION_TIMEOUT_MS, options.serverSelectionTimeoutMs),
+      // This driver (7.9) ignores timeoutMS: a server that stops answering mid-operation is
+      // bounded by the socket going quiet instead.
+      socketTimeoutMS: OPERATION_TIMEOUT_MS,
       appName: "kafkey",
     });
     // Multi-host URLs are not WHATWG URLs: the database is read from the path by hand.
