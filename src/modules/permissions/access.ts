@@ -15,6 +15,9 @@ export interface ActiveOrganization {
 /** A user as the API shows them: their record without the password hash and the TOTP secret. */
 export type UserProfile = Omit<UserRecord, "passwordHash" | "totpSecret">;
 
+/** Prisma's `omit` of a user's secrets: never read where the user is only shown. */
+export const USER_SECRETS = { passwordHash: true, totpSecret: true } as const;
+
 /** A `UserProfile`'s columns of the users row aliased `u`, for raw SQL. */
 export const USER_PROFILE_COLUMNS = Prisma.sql`u."id", u."email", u."display_name" AS "displayName",
   u."status"::text AS "status", u."email_verified_at" AS "emailVerifiedAt", u."totp_enabled_at" AS "totpEnabledAt",

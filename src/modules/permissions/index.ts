@@ -12,6 +12,7 @@ export {
   type Principal,
   profileOf,
   USER_PROFILE_COLUMNS,
+  USER_SECRETS,
   type UserProfile,
 } from "./access.js";
 export {

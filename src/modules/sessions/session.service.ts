@@ -6,7 +6,14 @@ import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
-import { asActor, type Principal, profileOf, USER_PROFILE_COLUMNS, type UserProfile } from "../permissions/index.js";
+import {
+  asActor,
+  type Principal,
+  profileOf,
+  USER_PROFILE_COLUMNS,
+  USER_SECRETS,
+  type UserProfile,
+} from "../permissions/index.js";
 import type { Revocations } from "./revocations.js";
 
 export interface IssuedRefreshToken {
@@ -110,7 +117,7 @@ export class SessionService {
     if (rotated) return rotated;
     const presented = await this.prisma.refreshToken.findUnique({
       where: { tokenHash: hashToken(token) },
-      include: { session: true, user: { omit: { passwordHash: true, totpSecret: true } } },
+      include: { session: true, user: { omit: USER_SECRETS } },
     });
     const now = new Date();
     if (!presented || presented.session.revokedAt || presented.user.status !== "active") throw invalidRefreshToken();

@@ -11,6 +11,7 @@ import {
   type Principal,
   SystemRole,
   USER_PROFILE_COLUMNS,
+  USER_SECRETS,
   type UserProfile,
 } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
@@ -24,9 +25,6 @@ type Tx = Prisma.TransactionClient;
 const AUDITED_FIELDS = ["email", "displayName", "status", "emailVerifiedAt"] as const;
 
 const userTarget = (id: string) => ({ type: "user", id });
-
-/** What a user's secrets are: never read where the user is only shown. */
-const SECRETS = { passwordHash: true, totpSecret: true } as const;
 
 /** The names of a user's roles, sorted: what a role change's audit event shows before and after. */
 async function roleNames(tx: Tx, userId: string): Promise<string[]> {
@@ -49,7 +47,7 @@ export class UserService {
   ) {}
 
   async get(id: string): Promise<UserProfile> {
-    const user = await this.prisma.user.findUnique({ where: { id }, omit: SECRETS });
+    const user = await this.prisma.user.findUnique({ where: { id }, omit: USER_SECRETS });
     if (!user) throw new NotFoundError("User");
     return user;
   }
@@ -58,7 +56,7 @@ export class UserService {
     const user = await this.prisma.user.update({
       where: { id: userId },
       data: { displayName: input.displayName?.trim() },
-      omit: SECRETS,
+      omit: USER_SECRETS,
     });
     await this.access.invalidateUser(userId);
     return user;
@@ -114,7 +112,7 @@ export class UserService {
           ...(email === undefined ? {} : { emailVerifiedAt: null }),
           status: input.status,
         },
-        omit: SECRETS,
+        omit: USER_SECRETS,
       });
       const changes = changesBetween(before, after, AUDITED_FIELDS);
       await this.audit.record({ action: "user.updated", actor: asActor(actor), target: userTarget(id), changes }, tx);
