@@ -61,6 +61,7 @@ import { type RequestContext, runWithRequestContext } from "./platform/observabi
 import { ErrorReporter } from "./platform/observability/error-reporter.js";
 import { tagActiveSpan } from "./platform/observability/tracing.js";
 import { SecretBox } from "./platform/secret-box.js";
+import { settleWithin } from "./platform/settle-within.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
 /** How long a shutdown waits for the requests still running: inside Docker's default 10 s grace. */
@@ -447,9 +448,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           // No new requests from here on. Those running may finish until the deadline, whether their
           // clients wait for the answer or have gone; then what is still open is cut off.
           const stopped = http.close();
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)))]);
-          clearTimeout(timer);
+          await settleWithin(stopped, deadline - Date.now());
           http.server.closeAllConnections();
           await stopped;
           await inFlight.settled(deadline - Date.now());

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "./support/databases.js";
 import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./support/redis.js";
+import { freePort } from "./support/ports.js";
 import { testEnv } from "./support/server.js";
 
 // Cluster mode needs PostgreSQL and Redis (config refuses it without them).
@@ -17,14 +17,6 @@ let database: ScratchDatabase;
 let child: ChildProcess;
 let output = "";
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafkey-cluster-"));
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `GET /health/ready` on a connection of its own, so that the cluster hands it to the next worker. */
 function ready(port: number): Promise<{ status: number; body: Record<string, any> }> {

@@ -305,7 +305,7 @@ export class OAuthService {
         );
       }
       await tx.socialAccount.delete({ where: { id: account.id } });
-      await this.recordLink(tx, "user.social_unlinked", actor.userId, actor.email, account, null);
+      await this.recordLink(tx, "user.social_unlinked", actor.userId, actor.profile.email, account, null);
     });
     return true;
   }

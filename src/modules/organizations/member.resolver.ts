@@ -2,6 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "
 
 import { actorOf, type Context } from "../../graphql/context.js";
 import { PageArgs } from "../../graphql/pagination.js";
+import { asActor } from "../permissions/index.js";
 import { Role } from "../roles/index.js";
 import { InOrganization, InviteMemberInput, MemberFilter } from "./organization.inputs.js";
 import {
@@ -62,7 +63,7 @@ export class MemberResolver {
   })
   async acceptInvitation(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
     const actor = await actorOf(ctx);
-    const organizationId = await ctx.services.members.accept({ id: actor.userId, email: actor.email }, token);
+    const organizationId = await ctx.services.members.accept(asActor(actor), token);
     return ctx.services.organizations.byId(organizationId);
   }
 

@@ -146,7 +146,17 @@ export class MemberService {
     });
     // A mail that cannot be sent is logged, not thrown: inviting again sends a new link.
     await this.deps.mailer
-      .send(invitationMail(this.deps.appUrl, email, actor.email, organization.name, role.name, token, INVITATION_DAYS))
+      .send(
+        invitationMail(
+          this.deps.appUrl,
+          email,
+          actor.profile.email,
+          organization.name,
+          role.name,
+          token,
+          INVITATION_DAYS,
+        ),
+      )
       .catch((error: unknown) => this.deps.log.error("invitation mail not sent", { organizationId, error }));
     this.deps.log.info("member invited", { event: "organization.member_invited", organizationId });
     return { ...invitation, role };

@@ -32,11 +32,9 @@ export function profileOf(user: UserProfile): UserProfile {
 /** A signed-in, active user and the permission grants of all their roles. */
 export interface Principal {
   userId: string;
-  /** For audit events: who acted. */
-  email: string;
   /**
-   * Their own record, loaded and cached with their grants: `me` needs no statement of its own.
-   * Shared between requests: never change it.
+   * Their own record (their email for audit events among it), loaded and cached with their grants:
+   * `me` needs no statement of its own. Shared between requests: never change it.
    */
   profile: UserProfile;
   /** The grants of their platform roles. */
@@ -53,7 +51,7 @@ export type OrganizationRefusal = "not_found" | "not_member" | "suspended";
 
 /** The principal as the actor of an audit event. */
 export function asActor(principal: Principal): { id: string; email: string } {
-  return { id: principal.userId, email: principal.email };
+  return { id: principal.userId, email: principal.profile.email };
 }
 
 const covers = (grants: readonly string[], key: string) => grants.some((grant) => grantCovers(grant, key));
@@ -177,7 +175,7 @@ export class AccessService {
     const [platform, membership] = await Promise.all([
       this.cached(this.principals, userId, [versionOf(userId), EVERYONE], async () => {
         const { profile, grants } = await this.load(userId);
-        return profile?.status === "active" ? { userId, email: profile.email, profile, grants } : null;
+        return profile?.status === "active" ? { userId, profile, grants } : null;
       }),
       organizationId === undefined
         ? undefined

@@ -6,14 +6,7 @@ import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
-import {
-  asActor,
-  type Principal,
-  profileOf,
-  USER_PROFILE_COLUMNS,
-  USER_SECRETS,
-  type UserProfile,
-} from "../permissions/index.js";
+import { asActor, type Principal, USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../permissions/index.js";
 import type { Revocations } from "./revocations.js";
 
 export interface IssuedRefreshToken {
@@ -179,7 +172,7 @@ export class SessionService {
       FROM claimed c JOIN "users" u ON u."id" = c."user_id"`;
     if (!row) return undefined;
     return {
-      user: profileOf(row),
+      user: row, // with the session's columns too: the payload takes only the profile
       issued: { sessionId: row.sessionId, token: next, expiresAt, organizationId: row.organizationId },
     };
   }

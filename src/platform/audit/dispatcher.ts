@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.js";
+import { settleWithin } from "../settle-within.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type AuditEvent, type AuditSink, fromStored, type StoredAuditEvent } from "./audit-event.js";
@@ -126,9 +127,7 @@ export class AuditDispatcher {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.nudged);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
-    clearTimeout(timer);
+    if (this.running) await settleWithin(this.running, STOP_WAIT_MS);
   }
 
   private take(): Promise<OutboxRow[]> {

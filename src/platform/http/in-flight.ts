@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import { settleWithin } from "../settle-within.js";
 
 /**
  * The HTTP requests being served, from their arrival to the end of their handler. A shutdown waits for
@@ -12,10 +13,13 @@ export class InFlightRequests {
 
   /** Counts every request of `app`; call before any route is added. */
   register(app: FastifyInstance): void {
-    app.addHook("onRequest", async (request) => {
+    // Callback hooks: no promise per request on the hot path.
+    app.addHook("onRequest", (request, _reply, done) => {
       this.running.add(request);
       this.count++;
+      done();
     });
+    const leave = (request: FastifyRequest) => this.leave(request);
     // Each route's handler, however it ends; a request answered before its handler (a refusal by a
     // hook, a 404) when its response is sent.
     app.addHook("onRoute", (route) => {
@@ -29,19 +33,15 @@ export class InFlightRequests {
       };
       route.handler = tracked as RouteHandlerMethod;
     });
-    const leave = (request: FastifyRequest) => this.leave(request);
-    app.addHook("onResponse", async (request) => leave(request));
+    app.addHook("onResponse", (request, _reply, done) => {
+      leave(request);
+      done();
+    });
   }
 
   /** Resolves once no request is running, or after `timeoutMs` whatever is left. */
   async settled(timeoutMs: number): Promise<void> {
-    if (this.count === 0 || timeoutMs <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => this.idle.push(resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    if (this.count > 0) await settleWithin(new Promise<void>((resolve) => this.idle.push(resolve)), timeoutMs);
   }
 
   private leave(request: FastifyRequest): void {
