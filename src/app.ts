@@ -36,7 +36,7 @@ import { MemberService, OrganizationService } from "./modules/organizations/inde
 import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
-import { Revocations, SessionService } from "./modules/sessions/index.js";
+import { SessionService } from "./modules/sessions/index.js";
 import { UserService } from "./modules/users/index.js";
 import type { AuditSink } from "./platform/audit/audit-event.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
@@ -60,6 +60,7 @@ import { EventCounter, Metrics } from "./platform/observability/metrics.js";
 import { type RequestContext, runWithRequestContext } from "./platform/observability/request-context.js";
 import { ErrorReporter } from "./platform/observability/error-reporter.js";
 import { tagActiveSpan } from "./platform/observability/tracing.js";
+import { Revocations } from "./platform/revocations.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { settleWithin } from "./platform/settle-within.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
@@ -124,7 +125,7 @@ function buildServices(parts: Parts): Services {
     log,
   );
   const passwords = new Passwords(config.argon2);
-  const lockout = new Lockout(kv, config.lockout, audit, log);
+  const lockout = new Lockout(prisma, kv, config.lockout, audit, log);
   const accountEmail = new AccountEmailService({
     prisma,
     tokens: new OneTimeTokens(prisma),
@@ -154,7 +155,6 @@ function buildServices(parts: Parts): Services {
     passwords,
     tokens,
     sessions,
-    revocations,
     lockout,
     accountEmail,
     mfa,
@@ -287,6 +287,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (reporter) log.add(reporter);
   if (db.poolStats) metrics.observePool(db.poolStats);
   let auditSink: AuditSink | undefined;
+  let listening: Revocations | undefined;
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(db);
@@ -294,7 +295,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
     const tokens = new AccessTokens(secret, config.jwt);
-    const revocations = new Revocations(kv, config.jwt.accessTokenTtlSeconds);
+    // A missed revocation notice (a listening connection cut without a reset) lives at most 10 s.
+    const revocations = new Revocations(
+      db,
+      kv,
+      { cacheMs: Math.min(config.permissionCache.ttlMs, 10_000), maxEntries: config.permissionCache.maxEntries },
+      log,
+    );
+    listening = revocations;
+    await revocations.start();
     const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
     auditSink = await openAuditSink(config, db, log);
     const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
@@ -370,7 +379,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const contextFor = contextFactory({
       services,
       tokens,
-      revocations,
       limiter: new FieldRateLimiter(kv, config.authRateLimit),
       prisma: db.prisma,
       scoped,
@@ -394,6 +402,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         contextFor,
         publicUrl: (request) => baseUrl("http", request.headers.host),
         formatError: (error) => formatError(error.toJSON(), error),
+        onSessionEnded: (listener) => services.sessions.onEnded(listener),
       },
       { ...config.websocket, trustProxy: config.trustProxy },
     );
@@ -455,6 +464,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           await apollo.stop();
           await auditDispatcher.stop();
           await events.close();
+          await revocations.close();
           await sink.close();
           await mailer.close();
           await metrics.shutdown();
@@ -467,6 +477,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         })()),
     };
   } catch (error) {
+    await listening?.close();
     await auditSink?.close();
     await kv.close();
     await db.close();

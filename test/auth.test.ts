@@ -161,10 +161,23 @@ describe("access tokens", () => {
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  const sessionOf = (accessToken: string) => (jwt.decode(accessToken) as jwt.JwtPayload).sid as string;
+
   it("accepts a token it signed itself (the forgery tests below are real)", async () => {
     const user = await server.signUp("forge-control");
-    const token = sign({ sid: crypto.randomUUID() }, { subject: user.id });
+    const token = sign({ sid: sessionOf(user.accessToken) }, { subject: user.id });
     expect((await server.gql(ME, {}, token)).data!.me.id).toBe(user.id);
+  });
+
+  // Regression: a well-signed token passed whatever its `sid` named; the session must exist, be live
+  // and be the token's user's.
+  it("rejects a well-signed token whose session does not exist, or is another user's", async () => {
+    const user = await server.signUp("no-session");
+    const other = await server.signUp("other-session");
+    const unknown = sign({ sid: crypto.randomUUID() }, { subject: user.id });
+    expect(codeOf(await server.gql(ME, {}, unknown))).toBe("UNAUTHENTICATED");
+    const borrowed = sign({ sid: sessionOf(other.accessToken) }, { subject: user.id });
+    expect(codeOf(await server.gql(ME, {}, borrowed))).toBe("UNAUTHENTICATED");
   });
 
   it.each([

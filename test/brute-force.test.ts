@@ -1,6 +1,7 @@
 import { keyDigest } from "../src/platform/kv/kv.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { codeOf, PASSWORD, readJson, startServer, type TestServer } from "./support/server.js";
+import { TEST_REDIS_URL } from "./support/redis.js";
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
 const accountKey = keyDigest;
@@ -42,22 +43,80 @@ describe("account lockout", () => {
 
   it("doubles the lock each time the account is locked again within a day", async () => {
     const user = await server.signUp("repeat");
+    const account = accountKey(user.email);
+    const lockSeconds = () =>
+      server.logs
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.event === "security.account_locked" && l.account === account)
+        .map((l) => l.lockSeconds);
     for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
-    const key = `lockout:lock:account:${accountKey(user.email)}`;
-    const first = (await server.app.kv.ttl(key))!;
-    await server.app.kv.delete(key); // the first lock ran out
+    // The first lock ran out.
+    await server.app.db.prisma.accountLock.update({ where: { account }, data: { lockedUntil: new Date() } });
     for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
-    const second = (await server.app.kv.ttl(key))!;
-    expect(first).toBeGreaterThan(55_000);
-    expect(first).toBeLessThanOrEqual(60_000);
-    expect(second).toBeGreaterThan(115_000);
+    expect(lockSeconds()).toEqual([60, 120]);
+    const lock = await server.app.db.prisma.accountLock.findUniqueOrThrow({ where: { account } });
+    expect(lock.lockedUntil.getTime() - Date.now()).toBeGreaterThan(115_000);
   });
 
   it("counts unknown emails the same way, so locking reveals no account", async () => {
     for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: "ghost@example.com", p: "wrong password!!" });
-    expect(await server.app.kv.get(`lockout:lock:account:${accountKey("ghost@example.com")}`)).not.toBeNull();
+    const lock = await server.app.db.prisma.accountLock.findUnique({
+      where: { account: accountKey("ghost@example.com") },
+    });
+    expect(lock?.lockedUntil.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  // Regression: failures were counted after the password check, so a burst sent at once got every
+  // guess checked (and the right one could win past the threshold) and escalated the lock once per
+  // failure (900 s up to 57,600 s in a third of a second).
+  it("checks no more guesses than the threshold in a parallel burst, and locks once", async () => {
+    const user = await server.signUp("burst");
+    const account = accountKey(user.email);
+    const burst = await Promise.all([
+      ...Array.from({ length: 9 }, () => server.gql(LOGIN, { e: user.email, p: "wrong password!!" })),
+      server.gql(LOGIN, { e: user.email, p: PASSWORD }),
+    ]);
+    const lines = server.logs.map((l) => JSON.parse(l));
+    const checked = lines.filter(
+      (l) =>
+        (l.event === "auth.login_failed" && l.email === user.email) ||
+        (l.event === "auth.login" && l.userId === user.id),
+    );
+    expect(checked.length).toBeLessThanOrEqual(3);
+    expect(burst.filter((r) => r.data?.login).length).toBeLessThanOrEqual(1);
+    const locks = lines.filter((l) => l.event === "security.account_locked" && l.account === account);
+    expect(locks.map((l) => l.lockSeconds)).toEqual([60]);
   });
 });
+
+describe("account locks outlive the shared store", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { KAFKEY_LOCKOUT_THRESHOLD: "3", KAFKEY_LOCKOUT_SECONDS: "60" } });
+  });
+  afterAll(() => server.close());
+
+  // Regression: the lock lived only in Redis; a Redis restarted empty (or failed over) unlocked everyone.
+  it("keeps an account locked when the store loses every key", async () => {
+    const user = await server.signUp("wiped-lock");
+    for (let i = 0; i < 3; i++) await server.gql(LOGIN, { e: user.email, p: "wrong password!!" });
+    await wipeStore(server);
+    expect(codeOf(await server.gql(LOGIN, { e: user.email, p: PASSWORD }))).toBe("UNAUTHENTICATED");
+  });
+});
+
+/** Deletes every key of the server's store (its own prefix in Redis): what a Redis restarted empty shows. */
+async function wipeStore(server: TestServer): Promise<void> {
+  if (!server.redisPrefix) {
+    await server.app.kv.close(); // the in-process store: close() empties it
+    return;
+  }
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(TEST_REDIS_URL);
+  const keys = await redis.keys(`${server.redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
 
 describe("per-field rate limits", () => {
   // Each test counts from zero: a server of its own.
@@ -122,7 +181,8 @@ describe("per-field rate limits", () => {
     expect(codes.slice(10)).toEqual(["RATE_LIMITED", "RATE_LIMITED"]);
     expect(limited!.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
     expect(limited!.errors![0]!.extensions!.retryAfter).toBeLessThanOrEqual(60);
-    expect(await server.app.kv.get(`lockout:lock:account:${accountKey(user.email)}`)).not.toBeNull();
+    const lock = await server.app.db.prisma.accountLock.findUnique({ where: { account: accountKey(user.email) } });
+    expect(lock?.lockedUntil.getTime()).toBeGreaterThan(Date.now());
   });
 });
 

@@ -127,6 +127,24 @@ describe("securityEvents", () => {
   });
 });
 
+describe("a subscription whose session ends", () => {
+  // Regression: the caller was checked again only before an event; a subscription that got none stayed
+  // open after the logout until its token expired.
+  it("closes with 4403 at once on the instance that hears of it, with no event to deliver", async () => {
+    const user = await a.signUp("quiet");
+    await a.grant(user.id, ["audit.read"]);
+    const signedIn = await a.login(user.email, PASSWORD); // a token that carries the new grant's session
+    const connection = connect(b, bearer(signedIn));
+    const quiet = listen(connection, `subscription($t: UUID!) { auditEvents(filter: { targetId: $t }) { id } }`, {
+      t: crypto.randomUUID(),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // subscribed, nothing to receive
+    expect(quiet.state.errors).toBeUndefined();
+    expect((await a.gql(`mutation { logout }`, {}, signedIn.accessToken)).errors).toBeUndefined();
+    expect(await connection.closed).toBe(4403);
+  });
+});
+
 describe("who may subscribe", () => {
   it("a missing or bad token closes the connection with 4401", async () => {
     const anonymous = connect(b, {});

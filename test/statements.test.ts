@@ -95,7 +95,7 @@ describe("a token refresh", () => {
 });
 
 describe("a password login", () => {
-  it("reads the user, then writes the session, its refresh token and the audit event in one statement", async () => {
+  it("reads the account's lock and the user, then writes the session, its refresh token and the audit event in one statement", async () => {
     const own = await startServer();
     try {
       // The dispatcher's own statements (delivering the event) would mix in: it waits here.
@@ -104,8 +104,9 @@ describe("a password login", () => {
       const before = own.statements.length;
       await own.loginAdmin();
       const sent = own.statements.slice(before);
-      expect(sent).toHaveLength(2);
-      expect(sent[1]).toMatch(
+      expect(sent).toHaveLength(3);
+      expect(sent[0]).toMatch(/FROM "public"\."account_locks"/);
+      expect(sent[2]).toMatch(
         /INSERT INTO "sessions"[\s\S]*INSERT INTO "refresh_tokens"[\s\S]*INSERT INTO "audit_outbox"/,
       );
       expect((await own.app.auditDispatcher.backlog()).count).toBe(waiting + 1);

@@ -19,7 +19,7 @@ import {
   type Principal,
 } from "../modules/permissions/index.js";
 import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
-import type { Revocations, SessionService } from "../modules/sessions/index.js";
+import type { SessionService } from "../modules/sessions/index.js";
 import type { UserService } from "../modules/users/index.js";
 import { createRoleLoaders } from "../modules/roles/index.js";
 import type { PrismaClient } from "../platform/db/database.js";
@@ -128,7 +128,6 @@ function tokenProblem(check: AccessTokenCheck | undefined, header: string | unde
 export interface ContextDependencies {
   services: Services;
   tokens: AccessTokens;
-  revocations: Revocations;
   limiter: FieldRateLimiter;
   prisma: PrismaClient;
   scoped: ScopedClients;
@@ -180,10 +179,12 @@ export function contextFactory(deps: ContextDependencies) {
     let organizationProblem = organization.problem;
     let principal: Promise<Principal | null> | undefined;
     const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
-      const [revoked, loaded] = await Promise.all([
-        deps.revocations.isRevoked(verified.jti, verified.sessionId),
+      // The database of record decides whether the session still lives (cached, told of revocations).
+      const [live, loaded] = await Promise.all([
+        deps.services.sessions.isLive(verified.sessionId, verified.userId),
         deps.services.access.principal(verified.userId, organization.id ?? undefined),
       ]);
+      const revoked = !live;
       if (revoked) problem = "token revoked";
       else if (!loaded.principal) problem = "user disabled or deleted";
       if (loaded.refusal) organizationProblem = REFUSALS[loaded.refusal];

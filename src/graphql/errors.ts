@@ -14,6 +14,7 @@ export const ErrorCode = {
   EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   RATE_LIMITED: "RATE_LIMITED",
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -97,5 +98,12 @@ export class EmailNotVerifiedError extends GraphQLError {
     super("Verify your email address before signing in", {
       extensions: { code: ErrorCode.EMAIL_NOT_VERIFIED, http: { status: 403 } },
     });
+  }
+}
+
+/** A dependency Kafkey cannot decide without (the database, or the shared store where it must fail closed) is down. HTTP 503. */
+export class ServiceUnavailableError extends GraphQLError {
+  constructor(message = "The service is temporarily unavailable; try again shortly") {
+    super(message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } } });
   }
 }

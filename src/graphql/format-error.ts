@@ -6,6 +6,7 @@ import type { ValidationError } from "class-validator";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
 import { OutOfScopeError } from "../platform/db/scoped.js";
+import { StoreUnavailableError } from "../platform/kv/kv.js";
 import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "./errors.js";
 
 const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...FRAMEWORK_CODES]);
@@ -91,6 +92,15 @@ export function formatErrorWith(log: Logger) {
       // A bug that the scope caught: the caller sees what is true from inside its organization.
       log.error("query outside the organization's scope", { error: original, path });
       return { message: "Not found", locations, path, extensions: { code: ErrorCode.NOT_FOUND, requestId } };
+    }
+    if (original instanceof StoreUnavailableError) {
+      log.warn("shared store unavailable", { event: "kv.unavailable", error: original.message, path });
+      return {
+        message: "The service is temporarily unavailable; try again shortly",
+        locations,
+        path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
+      };
     }
     const mapped = isPrismaKnownError(original) ? fromPrisma(original) : undefined;
     if (mapped) return { message: mapped.message, locations, path, extensions: { ...mapped.extensions, requestId } };

@@ -36,6 +36,8 @@ export interface WebSocketOptions {
 
 interface ConnectionState {
   userId: string;
+  /** The session of its token: the connection closes the moment that session ends. */
+  sessionId: string;
   authorization: string;
   /** The ids of the operations running on the connection. */
   operations: Set<string>;
@@ -80,6 +82,8 @@ export interface WebSocketDependencies {
   publicUrl: (request: IncomingMessage) => string;
   /** Masks unexpected errors the way Apollo's formatError does over HTTP. */
   formatError: (error: GraphQLError) => GraphQLFormattedError;
+  /** Calls its listener with every session that ends, on whichever instance. @returns its removal. */
+  onSessionEnded: (listener: (sessionId: string) => void) => () => void;
 }
 
 /**
@@ -93,6 +97,11 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const perIp = new Counter();
   const perUser = new Counter();
+  /** The open connections of each session, closed when it ends (a logout, a revocation, a password change). */
+  const bySession = new Map<string, Set<WebSocket>>();
+  const stopListening = deps.onSessionEnded((sessionId) => {
+    for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.FORBIDDEN, "Session ended");
+  });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "").split("?")[0];
@@ -170,7 +179,10 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           Math.max(0, probe.token.expiresAt.getTime() - Date.now()),
         );
         expiry.unref();
-        ctx.extra.state = { userId: principal.userId, authorization, operations: new Set(), expiry };
+        const sessionId = probe.token.sessionId;
+        ctx.extra.state = { userId: principal.userId, sessionId, authorization, operations: new Set(), expiry };
+        const sockets = bySession.get(sessionId) ?? new Set();
+        bySession.set(sessionId, sockets.add(ctx.extra.socket));
         return true;
       },
       onSubscribe(ctx, id, payload) {
@@ -218,6 +230,9 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
         if (!state) return;
         clearTimeout(state.expiry);
         perUser.release(state.userId);
+        const sockets = bySession.get(state.sessionId);
+        sockets?.delete(ctx.extra.socket);
+        if (sockets?.size === 0) bySession.delete(state.sessionId);
         ctx.extra.state = undefined;
       },
     },
@@ -229,6 +244,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
     /** Closes every connection (1001, going away) and stops accepting new ones. */
     async close(): Promise<void> {
       http.server.off("upgrade", onUpgrade);
+      stopListening();
       for (const client of wss.clients) client.close(1001, "Server shutting down");
       // Clients get a moment to answer the close; the rest are cut.
       const grace = setTimeout(() => wss.clients.forEach((client) => client.terminate()), 1000);

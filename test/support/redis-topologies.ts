@@ -65,6 +65,18 @@ export class RedisServers {
     await until(async () => (await cli(port, "ping")).trim() === "PONG", `redis-server on ${port}`);
   }
 
+  /** One plain node. @returns its URL and port. */
+  async node(): Promise<{ url: string; port: number }> {
+    const port = await freePort();
+    await this.server(port);
+    return { url: `redis://127.0.0.1:${port}`, port };
+  }
+
+  /** Empties the node on `port`: what a Redis restarted without persistence, or an empty replica promoted, holds. */
+  async wipe(port: number): Promise<void> {
+    await cli(port, "flushall");
+  }
+
   /** A master and one Sentinel watching it as `master`. */
   async sentinel(master: string): Promise<HostPort[]> {
     const [masterPort, sentinelPort] = [await freePort(), await freePort()];

@@ -91,17 +91,21 @@ export class AccountEmailService {
     const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
     const problems = checkPasswordPolicy(newPassword, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
-    if ((await tokens.consume(token, "password_reset")) !== userId) throw invalidToken();
     const passwordHash = await passwords.hash(newPassword);
-    await prisma.$transaction(async (tx) => {
+    // The token, the new password and the end of every session commit together: a crash between
+    // them leaves neither a used token without its password nor a session of the old password.
+    const endedIds = await prisma.$transaction(async (tx) => {
+      if ((await tokens.consume(token, "password_reset", tx)) !== userId) throw invalidToken();
       await tx.user.update({
         where: { id: userId },
         data: { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() },
       });
       await this.deps.audit.record(onOwnAccount("auth.password_reset", user), tx);
+      return sessions.revokeAllIn(tx, userId, "password_reset");
     });
     await this.deps.access.invalidateUser(userId);
-    const ended = await sessions.revokeAll(userId, "password_reset");
+    await sessions.ended(endedIds);
+    const ended = endedIds.length;
     await lockout.unlock(user.email);
     log.info("password reset", { event: "auth.password_reset", userId, endedSessions: ended });
   }

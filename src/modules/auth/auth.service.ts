@@ -19,7 +19,7 @@ import {
   SystemRole,
   type UserProfile,
 } from "../permissions/index.js";
-import type { IssuedRefreshToken, Revocations, SessionService } from "../sessions/index.js";
+import type { IssuedRefreshToken, SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
 import type { AccountEmailService } from "./account-email.service.js";
@@ -75,6 +75,9 @@ export interface NewAccount {
   invitationToken?: string;
 }
 
+/** A new account whose password was checked and hashed, ready to be written. */
+type PreparedAccount = Omit<NewAccount, "password" | "email"> & { email: string; passwordHash: string | null };
+
 /** Accepting organization invitations (the organizations module's MemberService). */
 export interface Invitations {
   findPending(token: string): Promise<{ email: string }>;
@@ -86,7 +89,6 @@ export interface AuthDependencies {
   passwords: Passwords;
   tokens: AccessTokens;
   sessions: SessionService;
-  revocations: Revocations;
   lockout: Lockout;
   accountEmail: AccountEmailService;
   mfa: MfaService;
@@ -128,6 +130,12 @@ export class AuthService {
    * CONFLICT.
    */
   async createAccount(account: NewAccount): Promise<UserRecord> {
+    const prepared = await this.prepareAccount(account);
+    return this.deps.prisma.$transaction((tx) => this.insertAccount(tx, prepared));
+  }
+
+  /** Checks the password against the policy and hashes it: the slow part, before any transaction. */
+  private async prepareAccount(account: NewAccount): Promise<PreparedAccount> {
     const email = normalizeEmail(account.email);
     let passwordHash: string | null = null;
     if (account.password !== undefined) {
@@ -135,40 +143,38 @@ export class AuthService {
       if (problems.length > 0) throw new BadUserInputError(problems);
       passwordHash = await this.deps.passwords.hash(account.password);
     }
-    return this.deps.prisma.$transaction(async (tx) => {
-      const roles = await tx.role.findMany({
-        where: { name: { in: account.roles }, organizationId: null },
-        select: { id: true },
-      });
-      const user = await tx.user.create({
-        data: {
-          email,
-          displayName: account.displayName.trim().slice(0, 100) || email,
-          passwordHash,
-          emailVerifiedAt: account.emailVerified ? new Date() : null,
-          roles: { create: roles.map((role) => ({ roleId: role.id })) },
-          socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
-        },
-      });
-      const created = { ...user, roles: [...account.roles].sort(), signInProvider: account.socialAccount?.provider };
-      await this.deps.audit.record(
-        {
-          action: "user.created",
-          actor: account.byOperator ? undefined : { id: user.id, email },
-          target: { type: "user", id: user.id },
-          changes: changesBetween(null, created, [
-            "email",
-            "displayName",
-            "emailVerifiedAt",
-            "roles",
-            "signInProvider",
-          ]),
-        },
-        tx,
-      );
-      if (account.invitationToken !== undefined) await this.deps.invitations.accept(user, account.invitationToken, tx);
-      return user;
+    return { ...account, email, passwordHash };
+  }
+
+  /** Writes the account, its roles, its audit event and an invitation's acceptance, in `tx`. */
+  private async insertAccount(tx: Prisma.TransactionClient, account: PreparedAccount): Promise<UserRecord> {
+    const { email } = account;
+    const roles = await tx.role.findMany({
+      where: { name: { in: account.roles }, organizationId: null },
+      select: { id: true },
     });
+    const user = await tx.user.create({
+      data: {
+        email,
+        displayName: account.displayName.trim().slice(0, 100) || email,
+        passwordHash: account.passwordHash,
+        emailVerifiedAt: account.emailVerified ? new Date() : null,
+        roles: { create: roles.map((role) => ({ roleId: role.id })) },
+        socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
+      },
+    });
+    const created = { ...user, roles: [...account.roles].sort(), signInProvider: account.socialAccount?.provider };
+    await this.deps.audit.record(
+      {
+        action: "user.created",
+        actor: account.byOperator ? undefined : { id: user.id, email },
+        target: { type: "user", id: user.id },
+        changes: changesBetween(null, created, ["email", "displayName", "emailVerifiedAt", "roles", "signInProvider"]),
+      },
+      tx,
+    );
+    if (account.invitationToken !== undefined) await this.deps.invitations.accept(user, account.invitationToken, tx);
+    return user;
   }
 
   /**
@@ -183,15 +189,21 @@ export class AuthService {
         throw new BadUserInputError([{ path: "invitationToken", message: "was sent to another email address" }]);
       }
     }
-    const user = await this.createAccount({
+    const prepared = await this.prepareAccount({
       ...fields,
       roles: [SystemRole.USER],
       emailVerified: invitationToken !== undefined,
       invitationToken,
     });
+    // The account, its audit event and its first session commit together, or none of them: a sign-up
+    // that answers an error has created nothing, and its retry does not meet a CONFLICT.
+    const { user, session } = await this.deps.prisma.$transaction(async (tx) => {
+      const user = await this.insertAccount(tx, prepared);
+      return { user, session: await this.deps.sessions.start(user.id, client, undefined, tx) };
+    });
     this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
     await this.deps.accountEmail.sendVerification(user);
-    return this.result(user, await this.deps.sessions.start(user.id, client));
+    return this.result(user, session);
   }
 
   /**
@@ -201,7 +213,9 @@ export class AuthService {
   async login(rawEmail: string, password: string, client: ClientInfo): Promise<AuthResult> {
     const { prisma, passwords, lockout, log } = this.deps;
     const email = normalizeEmail(rawEmail);
-    if (await lockout.isLocked(email, client.ip)) {
+    // Counted before the password is looked at: parallel guesses cannot slip past the threshold.
+    const attempt = await lockout.admit(email, client.ip);
+    if (!attempt) {
       await passwords.verify(null, password);
       log.warn("login refused: locked out", { event: "auth.login_locked", email, ip: client.ip });
       await this.deps.audit.record(signIn("auth.login_locked", email, null, "failure"));
@@ -209,7 +223,7 @@ export class AuthService {
     }
     const user = await prisma.user.findUnique({ where: { email } });
     if (!(await passwords.verify(user?.passwordHash, password)) || !user?.passwordHash) {
-      await lockout.recordFailure(email, client.ip, user?.id);
+      await lockout.failed(attempt, user?.id);
       log.warn("login failed", { event: "auth.login_failed", email, ip: client.ip });
       await this.deps.audit.record(signIn("auth.login_failed", email, user?.id ?? null, "failure"));
       throw invalidCredentials();
@@ -232,7 +246,7 @@ export class AuthService {
       log.info("login: second factor required", { event: "auth.mfa_challenge", userId: user.id, ip: client.ip });
       return this.challenge(user);
     }
-    await lockout.recordSuccess(email);
+    await lockout.succeeded(email);
     log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
     return this.signedIn(user, client);
   }
@@ -249,9 +263,10 @@ export class AuthService {
     const pending = await kv.get(key);
     if (!pending) throw invalid();
     const { userId, email } = JSON.parse(pending) as { userId: string; email: string };
-    if (await lockout.isLocked(email, client.ip)) throw invalid();
+    const attempt = await lockout.admit(email, client.ip);
+    if (!attempt) throw invalid();
     if (!(await mfa.check(userId, code))) {
-      await lockout.recordFailure(email, client.ip, userId);
+      await lockout.failed(attempt, userId);
       const { count } = await kv.increment(`${key}:failures`, MFA_CHALLENGE_MS);
       if (count >= MFA_MAX_FAILURES) await kv.delete(key);
       log.warn("second factor refused", { event: "auth.mfa_failed", userId, ip: client.ip });
@@ -261,7 +276,7 @@ export class AuthService {
     if ((await kv.take(key)) === null) throw invalid();
     const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.status !== "active") throw new AccountDisabledError();
-    await lockout.recordSuccess(email);
+    await lockout.succeeded(email);
     log.info("login succeeded", { event: "auth.login", userId, ip: client.ip, mfa: true });
     return this.signedIn(user, client);
   }
@@ -312,7 +327,6 @@ export class AuthService {
 
   /** Ends the calling session; the presented access token stops working at once. */
   async logout(actor: Principal, token: VerifiedAccessToken): Promise<void> {
-    await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
     await this.deps.sessions.revoke(actor.userId, token.sessionId, "logout", {
       action: "auth.logout",
       actor: asActor(actor),
@@ -322,8 +336,7 @@ export class AuthService {
   }
 
   /** Ends every session of the caller. @returns how many ended. */
-  async logoutAll(actor: Principal, token: VerifiedAccessToken): Promise<number> {
-    await this.deps.revocations.revokeAccessToken(token.jti, token.expiresAt);
+  async logoutAll(actor: Principal): Promise<number> {
     const ended = await this.deps.sessions.revokeAll(actor.userId, "logout_all", {
       audit: { action: "auth.logout_all", actor: asActor(actor), target: { type: "user", id: actor.userId } },
     });
@@ -344,21 +357,27 @@ export class AuthService {
   ) {
     const { prisma, passwords, lockout, log } = this.deps;
     const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
-    if (await lockout.isLocked(user.email, client.ip)) throw invalidCredentials();
+    const attempt = await lockout.admit(user.email, client.ip);
+    if (!attempt) throw invalidCredentials();
     if (!(await passwords.verify(user.passwordHash, current))) {
-      await lockout.recordFailure(user.email, client.ip, user.id);
+      await lockout.failed(attempt, user.id);
       await this.deps.audit.record({ ...onOwnAccount("auth.password_change_failed", user), outcome: "failure" });
       throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
     }
+    await lockout.succeeded(user.email);
     const problems = checkPasswordPolicy(next, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
     const passwordHash = await passwords.hash(next);
-    await prisma.$transaction(async (tx) => {
+    // The new password and the end of the other sessions commit together: no crash between them
+    // leaves a session of the old password running.
+    const endedIds = await prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
       await this.deps.audit.record(onOwnAccount("auth.password_changed", user), tx);
+      return this.deps.sessions.revokeAllIn(tx, user.id, "password_changed", { keep: token.sessionId });
     });
     await this.deps.access.invalidateUser(user.id);
-    const ended = await this.deps.sessions.revokeAll(user.id, "password_changed", { keep: token.sessionId });
+    await this.deps.sessions.ended(endedIds);
+    const ended = endedIds.length;
     log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }
 

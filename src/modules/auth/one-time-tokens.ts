@@ -1,5 +1,5 @@
 import type { OneTimeTokenPurpose } from "../../generated/prisma/client.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 
 /** Single-use tokens sent by mail; only their hashes are stored. A new one supersedes older ones. */
@@ -18,6 +18,14 @@ export class OneTimeTokens {
     return token;
   }
 
+  /** Voids every pending token of `userId` (of `purposes`, default all): a disabled account, a new password. */
+  async voidAll(tx: Prisma.TransactionClient, userId: string, purposes?: OneTimeTokenPurpose[]): Promise<void> {
+    await tx.oneTimeToken.updateMany({
+      where: { userId, usedAt: null, ...(purposes ? { purpose: { in: purposes } } : {}) },
+      data: { usedAt: new Date() },
+    });
+  }
+
   /** The user a still-valid token belongs to, without using it up. */
   async peek(token: string, purpose: OneTimeTokenPurpose): Promise<string | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
@@ -28,10 +36,18 @@ export class OneTimeTokens {
     return found?.userId;
   }
 
-  /** Uses the token up, in one statement. @returns its user, or undefined when it is unknown, used or expired. */
-  async consume(token: string, purpose: OneTimeTokenPurpose): Promise<string | undefined> {
+  /**
+   * Uses the token up, in one statement.
+   * @param tx the transaction whose writes the token pays for: rolled back, the token is not used.
+   * @returns its user, or undefined when it is unknown, used or expired.
+   */
+  async consume(
+    token: string,
+    purpose: OneTimeTokenPurpose,
+    tx: Prisma.TransactionClient = this.prisma,
+  ): Promise<string | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    const [used] = await this.prisma.oneTimeToken.updateManyAndReturn({
+    const [used] = await tx.oneTimeToken.updateManyAndReturn({
       where: { tokenHash: hashToken(token), purpose, usedAt: null, expiresAt: { gt: new Date() } },
       data: { usedAt: new Date() },
       select: { userId: true },

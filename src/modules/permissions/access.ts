@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
-import type { KeyValueStore } from "../../platform/kv/kv.js";
+import { type KeyValueStore, StoreUnavailableError } from "../../platform/kv/kv.js";
 import type { Metrics } from "../../platform/observability/metrics.js";
 import { grantCovers, isOrganizationAssignable } from "./catalog.js";
 
@@ -137,6 +138,8 @@ const keysOf = (rows: { key: string | null }[]) =>
 /** Version counters outlive any cache entry by far; one that expires just forces a reload. */
 const VERSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const EVERYONE = "access:version:all";
+/** A version: random, so that a version lost with the store can never come back equal to an old one. */
+const newEpoch = () => randomBytes(9).toString("base64url");
 // Ids arrive lower-case (the UUID scalar, the header and the token claim see to it): keys match.
 const versionOf = (userId: string) => `access:version:user:${userId}`;
 const organizationVersionOf = (organizationId: string) => `access:version:org:${organizationId}`;
@@ -209,15 +212,58 @@ export class AccessService {
     versionKeys: string[],
     load: () => Promise<T>,
   ): Promise<T> {
-    const versions = (await this.kv.getMany(versionKeys)).join("/");
-    const cached = cache.get(key);
-    const hit = cached?.versions === versions;
+    const versions = this.options.ttlMs > 0 ? await this.versions(versionKeys) : undefined;
+    const cached = versions === undefined ? undefined : cache.get(key);
+    const hit = cached !== undefined && cached.versions === versions;
     this.metrics?.permissionCache.add(1, { result: hit ? "hit" : "miss" });
-    if (hit) return cached!.value;
+    if (hit) return cached.value;
     const value = await load();
     // Cached under the versions read before loading: a change racing the load forces another one.
-    if (this.options.ttlMs > 0) cache.set(key, { value, versions });
+    if (versions !== undefined) cache.set(key, { value, versions });
     return value;
+  }
+
+  /**
+   * The current versions of `keys`, joined; undefined when they cannot be known (the store is down),
+   * and then nothing cached may be trusted. A missing version (never read, expired, or the store was
+   * wiped) is created as a fresh random epoch: it never equals what an older entry was cached under.
+   */
+  private async versions(keys: string[]): Promise<string | undefined> {
+    try {
+      const values = await this.kv.getMany(keys);
+      for (const [i, value] of values.entries()) {
+        if (value !== null) continue;
+        const epoch = newEpoch();
+        values[i] = (await this.kv.setIfAbsent(keys[i]!, epoch, VERSION_TTL_MS)) ? epoch : await this.kv.get(keys[i]!);
+        if (values[i] === null) return undefined;
+      }
+      return values.join("/");
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      // Changes made while the store is away bump no version: what was cached before is not trusted after.
+      this.forgetAll();
+      return undefined;
+    }
+  }
+
+  private forgetAll(): void {
+    this.principals.clear();
+    this.memberships.clear();
+    this.allKeys = undefined;
+  }
+
+  /**
+   * Gives `key` a new version. The change it announces has committed: were the store down, it is not
+   * undone; this instance forgets its cache, and every instance stops trusting its own while it cannot
+   * read versions (others may hold the old entry up to the cache's TTL after a short outage).
+   */
+  private async bump(key: string): Promise<void> {
+    try {
+      await this.kv.set(key, newEpoch(), VERSION_TTL_MS);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.forgetAll();
+    }
   }
 
   /** The grants of `userId`, whatever their status (empty for no such user). Not cached. */
@@ -262,13 +308,14 @@ export class AccessService {
   }
 
   private async permissionKeys(): Promise<string[]> {
-    const versions = (await this.kv.get(EVERYONE)) ?? "";
-    if (this.options.ttlMs <= 0 || this.allKeys?.versions !== versions) {
+    const versions = this.options.ttlMs > 0 ? await this.versions([EVERYONE]) : undefined;
+    if (versions === undefined || this.allKeys?.versions !== versions) {
       const value = this.prisma.permission
         .findMany({ select: { key: true }, orderBy: { key: "asc" } })
         .then((rows) => rows.map((r) => r.key));
       value.catch(() => (this.allKeys = undefined));
-      this.allKeys = { value, versions };
+      this.allKeys = versions === undefined ? undefined : { value, versions };
+      return value;
     }
     return this.allKeys.value;
   }
@@ -278,16 +325,16 @@ export class AccessService {
    * Called after the change commits, so that no instance caches what it replaces.
    */
   async invalidateUser(userId: string): Promise<void> {
-    await this.kv.increment(versionOf(userId), VERSION_TTL_MS);
+    await this.bump(versionOf(userId));
   }
 
   /** An organization's roles' permissions or its status changed, or it was deleted. */
   async invalidateOrganization(organizationId: string): Promise<void> {
-    await this.kv.increment(organizationVersionOf(organizationId), VERSION_TTL_MS);
+    await this.bump(organizationVersionOf(organizationId));
   }
 
   /** A role's permissions, or the permissions themselves, changed: every user may be affected. */
   async invalidateAll(): Promise<void> {
-    await this.kv.increment(EVERYONE, VERSION_TTL_MS);
+    await this.bump(EVERYONE);
   }
 }

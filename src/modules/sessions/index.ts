@@ -1,4 +1,3 @@
-export { Revocations } from "./revocations.js";
 export { SessionResolver } from "./session.resolver.js";
 export { sessionRules } from "./session.rules.js";
 export { type IssuedRefreshToken, type RevokeReason, SessionService } from "./session.service.js";

@@ -38,7 +38,7 @@ export class SessionResolver {
 
   @Mutation(() => Int, { description: "Ends every session of the caller. Returns how many ended." })
   async logoutAll(@Ctx() ctx: Context) {
-    return ctx.services.auth.logoutAll(await actorOf(ctx), ctx.token!);
+    return ctx.services.auth.logoutAll(await actorOf(ctx));
   }
 
   @Mutation(() => Int, {

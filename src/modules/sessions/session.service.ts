@@ -7,7 +7,10 @@ import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import { asActor, type Principal, USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../permissions/index.js";
-import type { Revocations } from "./revocations.js";
+import type { Revocations } from "../../platform/revocations.js";
+
+/** The kind of credential a session is, to the revocation mechanism. */
+const SESSION = "session";
 
 export interface IssuedRefreshToken {
   sessionId: string;
@@ -54,13 +57,40 @@ export class SessionService {
     private readonly options: SessionOptions,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // An access token counts only while its session is live in the database of record.
+    revocations.register(SESSION, async (id) => {
+      const session = await prisma.session.findFirst({
+        where: { id, revokedAt: null, expiresAt: { gt: new Date() } },
+        select: { userId: true },
+      });
+      return session?.userId ?? null;
+    });
+  }
+
+  /** Whether session `sessionId` is live and belongs to `userId` (cheap: cached, told of revocations). */
+  async isLive(sessionId: string, userId: string): Promise<boolean> {
+    return (await this.revocations.ownerOf(SESSION, sessionId)) === userId;
+  }
+
+  /** Calls `listener` with every session that ends, on whichever instance it was ended. */
+  onEnded(listener: (sessionId: string) => void): () => void {
+    return this.revocations.onRevoked((kind, id) => {
+      if (kind === SESSION) listener(id);
+    });
+  }
 
   /**
    * Starts a session for a user who just proved who they are.
    * @param audit the sign-in's audit event, recorded with the session.
+   * @param tx the caller's transaction, when the session must commit with its other writes (a sign-up).
    */
-  async start(userId: string, client: ClientInfo, audit?: AuditEntry): Promise<IssuedRefreshToken> {
+  async start(
+    userId: string,
+    client: ClientInfo,
+    audit?: AuditEntry,
+    tx?: Prisma.TransactionClient,
+  ): Promise<IssuedRefreshToken> {
     const sessionId = randomUUID();
     const token = randomToken();
     const expiresAt = this.refreshExpiry();
@@ -68,7 +98,7 @@ export class SessionService {
     const userAgent = client.userAgent ?? null;
     // One statement, not a transaction of three: the session, its first refresh token and the
     // sign-in's audit event commit together, in one round trip.
-    await this.prisma.$executeRaw`
+    await (tx ?? this.prisma).$executeRaw`
       WITH session AS (
         INSERT INTO "sessions" ("id", "user_id", "created_at", "last_used_at", "expires_at", "ip", "user_agent")
         VALUES (${sessionId}::uuid, ${userId}::uuid, ${now}, ${now}, ${expiresAt}, ${client.ip}, ${userAgent})
@@ -200,32 +230,59 @@ export class SessionService {
   }
 
   /** Ends every session of `userId`, except `options.keep`. @returns how many ended. */
-  revokeAll(userId: string, reason: RevokeReason, options: EndOptions = {}): Promise<number> {
-    return this.end({ userId, id: options.keep ? { not: options.keep } : undefined }, reason, options.audit);
+  async revokeAll(userId: string, reason: RevokeReason, options: EndOptions = {}): Promise<number> {
+    const ids = await this.prisma.$transaction((tx) => this.revokeAllIn(tx, userId, reason, options));
+    await this.ended(ids);
+    return ids.length;
+  }
+
+  /**
+   * Ends every session of `userId` (except `options.keep`) inside the caller's transaction, so that
+   * they end exactly when its other writes commit (a new password, a disabled account).
+   * @returns the ended sessions' ids: hand them to `ended` once the transaction committed.
+   */
+  revokeAllIn(tx: Prisma.TransactionClient, userId: string, reason: RevokeReason, options: EndOptions = {}) {
+    return this.endIn(tx, { userId, id: options.keep ? { not: options.keep } : undefined }, reason, options.audit);
+  }
+
+  /**
+   * After the transaction that ended `sessionIds` committed: this instance forgets them at once (every
+   * other instance heard of them at the commit).
+   */
+  async ended(sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length > 0) await this.revocations.revoked(SESSION, sessionIds);
   }
 
   private async end(where: Prisma.SessionWhereInput, reason: RevokeReason, audit?: AuditEntry): Promise<number> {
-    const now = new Date();
-    const ids = await this.prisma.$transaction(async (tx) => {
-      const sessions = await tx.session.findMany({ where: { ...where, revokedAt: null }, select: { id: true } });
-      const sessionIds = sessions.map((s) => s.id);
-      if (sessionIds.length === 0) return [];
-      if (audit) {
-        const changes = [{ field: "activeSessions", before: sessionIds.length, after: 0 }];
-        await this.audit.record({ ...audit, changes: [...(audit.changes ?? []), ...changes] }, tx);
-      }
-      await tx.session.updateMany({
-        where: { id: { in: sessionIds }, revokedAt: null },
-        data: { revokedAt: now, revokedReason: reason },
-      });
-      await tx.refreshToken.updateMany({
-        where: { familyId: { in: sessionIds }, revokedAt: null },
-        data: { revokedAt: now },
-      });
-      return sessionIds;
-    });
-    await this.revocations.revokeSessions(ids);
+    const ids = await this.prisma.$transaction((tx) => this.endIn(tx, where, reason, audit));
+    await this.ended(ids);
     return ids.length;
+  }
+
+  private async endIn(
+    tx: Prisma.TransactionClient,
+    where: Prisma.SessionWhereInput,
+    reason: RevokeReason,
+    audit?: AuditEntry,
+  ): Promise<string[]> {
+    const now = new Date();
+    const sessions = await tx.session.findMany({ where: { ...where, revokedAt: null }, select: { id: true } });
+    const sessionIds = sessions.map((s) => s.id);
+    if (sessionIds.length === 0) return [];
+    if (audit) {
+      const changes = [{ field: "activeSessions", before: sessionIds.length, after: 0 }];
+      await this.audit.record({ ...audit, changes: [...(audit.changes ?? []), ...changes] }, tx);
+    }
+    await tx.session.updateMany({
+      where: { id: { in: sessionIds }, revokedAt: null },
+      data: { revokedAt: now, revokedReason: reason },
+    });
+    await tx.refreshToken.updateMany({
+      where: { familyId: { in: sessionIds }, revokedAt: null },
+      data: { revokedAt: now },
+    });
+    await this.revocations.announce(tx, SESSION, sessionIds);
+    return sessionIds;
   }
 
   /**

@@ -99,8 +99,9 @@ export class UserService {
       const before = await tx.user.findUnique({ where: { id } });
       if (!before) throw new NotFoundError("User");
       if (disabling) await this.keepAnAdmin(tx, id);
-      // Links mailed to the old address (reset, verification) must not work for the new one.
-      if (email !== undefined) {
+      // Links mailed to the old address (reset, verification) must not work for the new one, and none
+      // mailed before a disabling may bring the account back in.
+      if (email !== undefined || disabling) {
         await tx.oneTimeToken.updateMany({ where: { userId: id, usedAt: null }, data: { usedAt: new Date() } });
       }
       const after = await tx.user.update({
@@ -116,12 +117,13 @@ export class UserService {
       });
       const changes = changesBetween(before, after, AUDITED_FIELDS);
       await this.audit.record({ action: "user.updated", actor: asActor(actor), target: userTarget(id), changes }, tx);
-      return after;
+      // A disabled account's sessions end with the change itself.
+      const ended = disabling ? await this.sessions.revokeAllIn(tx, id, "user_disabled") : [];
+      return { after, ended };
     });
-    // First: were ending the sessions to fail, the disabled user must not stay cached as active.
     await this.access.invalidateUser(id);
-    if (disabling) await this.sessions.revokeAll(id, "user_disabled");
-    return user;
+    await this.sessions.ended(user.ended);
+    return user.after;
   }
 
   async delete(actor: Principal, id: string): Promise<boolean> {

@@ -6,6 +6,8 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { PrismaPGlite } from "pglite-prisma-adapter";
 import { type Prisma, PrismaClient } from "../../generated/prisma/client.js";
 import type { Config } from "../../config.js";
+import type { Logger } from "../observability/logger.js";
+import { type ListenHandlers, type Listening, listenPglite, listenPostgres } from "./listener.js";
 
 export { Prisma, PrismaClient } from "../../generated/prisma/client.js";
 
@@ -23,6 +25,8 @@ export interface Database {
   poolStats?(): { total: number; idle: number; waiting: number };
   /** Runs `fn` on one dedicated connection, released afterwards. */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** `LISTEN`s on `channel` (PostgreSQL `NOTIFY`, sent at commit by whoever announces on it). */
+  listen(channel: string, handlers: ListenHandlers, log: Logger): Promise<Listening>;
   close(): Promise<void>;
 }
 
@@ -86,6 +90,19 @@ export async function openDatabase(
       kind: "postgres",
       prisma,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      listen: async (channel, handlers, log) =>
+        listenPostgres(
+          {
+            connectionString: database.url,
+            connectionTimeoutMillis: database.connectTimeoutMs,
+            application_name: "kafkey-listen",
+            // TCP keep-alive notices a connection cut without a reset; notifications missed meanwhile are flushed.
+            keepAlive: true,
+          },
+          channel,
+          handlers,
+          log,
+        ),
       async withSession(fn) {
         const client = await pool.connect();
         try {
@@ -119,6 +136,7 @@ export async function openPglite(pglite: PGlite, onQuery?: QueryListener): Promi
     kind: "pglite",
     prisma,
     // PGlite is a single connection: sessions are serialised by PGlite itself.
+    listen: (channel, handlers) => listenPglite(pglite, channel, handlers),
     withSession: (fn) =>
       fn({
         query: async (sql, params) => (await pglite.query(sql, params)).rows as never[],

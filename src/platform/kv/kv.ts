@@ -6,6 +6,18 @@ export function keyDigest(text: string): string {
 }
 
 /**
+ * The shared store did not answer (down, timed out, or its circuit is open). Callers that can decide
+ * without the store (the database decides revocation and grants) degrade; those that must not (sign-in
+ * counters, one-time codes) let it through, and the client sees SERVICE_UNAVAILABLE.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * Fast state shared by every instance: revoked tokens, counters, single-use codes, caches, and
  * pub/sub. Redis in production (redis.ts), an in-process map otherwise (memory.ts); both pass
  * test/kv.test.ts. Keys are given without the deployment's prefix: the store adds it.
