@@ -119,6 +119,19 @@ describe("password reset", () => {
     expect((await server.gql(LOGIN, { e: email, p: "my brand new passphrase" })).data!.login.accessToken).toBeTruthy();
     expect(codeOf(await server.gql(RESET, { t: token, p: "yet another passphrase" }))).toBe("BAD_USER_INPUT");
   });
+
+  // Regression: a reset link mailed before an admin disabled the account still worked once it was enabled again.
+  it("is void once the account is disabled, even after it is enabled again", async () => {
+    const email = "disabled.reset@example.com";
+    const userId = (await signUp(email)).user.id as string;
+    await server.gql(REQUEST_RESET, { e: email });
+    const token = MailCatcher.token(await mail.latest(email, /reset your password/i));
+    const admin = await server.loginAdmin();
+    const UPDATE = `mutation($id: UUID!, $s: UserStatus!) { updateUser(id: $id, input: { status: $s }) { status } }`;
+    expect((await server.gql(UPDATE, { id: userId, s: "DISABLED" }, admin.accessToken)).errors).toBeUndefined();
+    expect((await server.gql(UPDATE, { id: userId, s: "ACTIVE" }, admin.accessToken)).errors).toBeUndefined();
+    expect(codeOf(await server.gql(RESET, { t: token, p: "my brand new passphrase" }))).toBe("BAD_USER_INPUT");
+  });
 });
 
 describe("with verified email required", () => {
