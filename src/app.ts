@@ -13,6 +13,7 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo, type Services } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { checkInputs } from "./graphql/input-check.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
 import { registerWebSockets } from "./graphql/websocket.js";
@@ -34,6 +35,7 @@ import { MfaService } from "./modules/mfa/index.js";
 import { NotificationService } from "./modules/notifications/index.js";
 import { MemberService, OrganizationService } from "./modules/organizations/index.js";
 import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
+import { ReauthService } from "./modules/reauth/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { RoleService } from "./modules/roles/index.js";
 import { SessionService } from "./modules/sessions/index.js";
@@ -50,7 +52,7 @@ import { registerHttpErrorHandling } from "./platform/http/errors.js";
 import { InFlightRequests } from "./platform/http/in-flight.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
-import { clientOf, requestIdFor } from "./platform/http/request-id.js";
+import { clientOf, clientRequestIdOf, requestIdFor } from "./platform/http/request-id.js";
 import type { KeyValueStore } from "./platform/kv/kv.js";
 import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
 import { MemoryStore } from "./platform/kv/memory.js";
@@ -138,7 +140,7 @@ function buildServices(parts: Parts): Services {
     appUrl: config.appUrl,
     log,
   });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, passwords, audit, access, log);
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, audit, access, log, sessions);
   const members = new MemberService({
     prisma,
     scoped,
@@ -172,6 +174,7 @@ function buildServices(parts: Parts): Services {
     sessions,
     accountEmail,
     mfa,
+    reauth: new ReauthService({ prisma, kv, passwords, lockout, mfa, mailer, audit, appUrl: config.appUrl, log }),
     auth,
     oauth: new OAuthService({
       prisma,
@@ -179,6 +182,8 @@ function buildServices(parts: Parts): Services {
       providers: configuredProviders(config.oauth),
       auth,
       audit,
+      mailer,
+      appUrl: config.appUrl,
       redirectAllowlist: config.oauth.redirectAllowlist,
       log,
     }),
@@ -225,9 +230,9 @@ async function openAuditSink(config: Config, db: Database, log: Logger): Promise
   return sink;
 }
 
-function openStore(config: Config): KeyValueStore {
-  const { topology, prefix } = config.redis;
-  return topology ? new RedisStore({ topology, prefix }) : new MemoryStore();
+function openStore(config: Config, log: Logger): KeyValueStore {
+  const { topology, prefix, commandTimeoutMs } = config.redis;
+  return topology ? new RedisStore({ topology, prefix, commandTimeoutMs, log }) : new MemoryStore();
 }
 
 function buildHttpServer(config: Config, log: Logger, metrics: Metrics): FastifyInstance {
@@ -239,7 +244,12 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
     genReqId: requestIdFor,
   });
   http.addHook("onRequest", async (request, reply) => {
-    reply.header("x-request-id", request.id);
+    // The client's own id when it sent one (to find its request by), else Kafkey's.
+    reply.header("x-request-id", clientRequestIdOf(request) ?? request.id);
+    // Responses carry tokens, codes and personal data: never stored by a browser or a proxy (a route
+    // that may be cached sets its own), and never read as another type than they say.
+    reply.header("cache-control", "no-store");
+    reply.header("x-content-type-options", "nosniff");
     tagActiveSpan(request.id);
   });
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
@@ -261,6 +271,7 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
     const context = contexts.get(request);
     log.info("request", {
       requestId: request.id,
+      clientRequestId: clientRequestIdOf(request),
       userId: context?.userId,
       operationName: context?.operationName,
       method: request.method,
@@ -277,7 +288,7 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const db = options.db ?? (await openDatabase(config, options.onQuery));
-  const kv = options.kv ?? openStore(config);
+  const kv = options.kv ?? openStore(config, log);
   const mailer = openMailer(config, log);
   const metrics = new Metrics();
   log.add(new EventCounter(metrics));
@@ -286,6 +297,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     : undefined;
   if (reporter) log.add(reporter);
   if (db.poolStats) metrics.observePool(db.poolStats);
+  if (kv instanceof RedisStore) metrics.observeStore(() => kv.available);
   let auditSink: AuditSink | undefined;
   let listening: Revocations | undefined;
   try {
@@ -352,7 +364,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await registerHttpRateLimit(http, kv, config.httpRateLimit);
     const production = config.env === "production";
     const protection = armor(config.graphqlLimits, production);
-    const schema = applyPermissions(await buildGraphQLSchema());
+    const schema = checkInputs(applyPermissions(await buildGraphQLSchema()));
+    // One formatting for HTTP and WebSocket.
+    const formatError = formatErrorWith(log, { hideSuggestions: production });
     const apollo = new ApolloServer<Context>({
       schema,
       introspection: !production,
@@ -362,7 +376,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stopOnTerminationSignals: false,
       parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
       validationRules: protection.validationRules,
-      formatError: formatErrorWith(log),
+      formatError,
       plugins: [
         ...protection.plugins,
         queryBudgetPlugin(kv, config.queryBudget),
@@ -392,7 +406,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }),
     });
     registerOAuthRoutes(http, services.oauth, publicUrl);
-    const formatError = formatErrorWith(log);
     const websockets = registerWebSockets(
       http,
       {

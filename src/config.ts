@@ -83,6 +83,11 @@ export interface Config {
     topology: RedisTopology | undefined;
     /** Prefix of every key and channel. @default "kafkey:" */
     prefix: string;
+    /**
+     * Bound of one Redis call, and as long again for a connection being re-established (a failover);
+     * past it the call fails and callers degrade or refuse. @default 500
+     */
+    commandTimeoutMs: number;
   };
   /** How long a just-rotated refresh token may be presented again (a client's retry). @default 0 */
   refreshReuseGraceSeconds: number;
@@ -209,6 +214,7 @@ export const CONFIG_VARIABLES = [
   "REDIS_PASSWORD",
   "REDIS_SENTINEL_PASSWORD",
   "KAFKEY_REDIS_PREFIX",
+  "REDIS_COMMAND_TIMEOUT_MS",
   "KAFKEY_REFRESH_REUSE_GRACE_SECONDS",
   "KAFKEY_LOCKOUT_THRESHOLD",
   "KAFKEY_LOCKOUT_SECONDS",
@@ -491,7 +497,11 @@ export function loadConfig(env: Env): Config {
       ttlMs: int(env, "KAFKEY_PERMISSION_CACHE_TTL_MS", 30_000),
       maxEntries: int(env, "KAFKEY_PERMISSION_CACHE_SIZE", 10_000, 1),
     },
-    redis: { topology: redis, prefix: read(env, "KAFKEY_REDIS_PREFIX") ?? "kafkey:" },
+    redis: {
+      topology: redis,
+      prefix: read(env, "KAFKEY_REDIS_PREFIX") ?? "kafkey:",
+      commandTimeoutMs: int(env, "REDIS_COMMAND_TIMEOUT_MS", 500, 10, 60_000),
+    },
     refreshReuseGraceSeconds: int(env, "KAFKEY_REFRESH_REUSE_GRACE_SECONDS", 0, 0, 300),
     lockout: {
       threshold: int(env, "KAFKEY_LOCKOUT_THRESHOLD", 5, 1),

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { HealthCheck } from "./platform/http/health.js";
+import type { Logger } from "./platform/observability/logger.js";
 import { startTracing } from "./platform/observability/tracing.js";
 
 function printGeneratedAdmin(email: string, password: string, url: string): void {
@@ -92,6 +93,20 @@ function supervise(config: Config): void {
   process.on("SIGTERM", stop);
 }
 
+/**
+ * Once Kafkey serves, an error nobody handled (an 'error' event without a listener, a rejection
+ * nobody awaited) is logged as a JSON line and counted (`kafkey_events_total{event="process.unexpected_error"}`),
+ * and the process goes on serving: one broken connection must not take every request of the instance
+ * with it. Before that (start-up), such an error still ends the process with a non-zero status, as a
+ * misconfiguration should.
+ */
+function guardProcess(log: Logger): void {
+  const report = (origin: string) => (error: unknown) =>
+    log.error("unexpected error outside any request", { event: "process.unexpected_error", origin, error });
+  process.on("uncaughtException", report("uncaughtException"));
+  process.on("unhandledRejection", report("unhandledRejection"));
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   if (config.workers > 1 && cluster.isPrimary) return supervise(config);
@@ -104,6 +119,7 @@ async function main(): Promise<void> {
   const supervised = cluster.isWorker && config.workers > 1;
   const app = await createApp(config, { readiness: supervised ? [workersListening()] : [] });
   const url = await app.listen();
+  guardProcess(app.log);
   app.log.info("Kafkey is listening", { url, database: app.db.kind, env: config.env });
   if (app.createdAdmin?.generatedPassword)
     printGeneratedAdmin(app.createdAdmin.email, app.createdAdmin.generatedPassword, url);

@@ -4,14 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeOf, PASSWORD, startServer, type TestServer } from "./support/server.js";
 import { MailCatcher } from "./support/smtp.js";
 
-const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id emailVerifiedAt } } }`;
-const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
+const SIGN_UP = `mutation($input: SignUpInput!) {
+  signUp(input: $input) { emailVerificationRequired accessToken refreshToken user { id emailVerifiedAt } }
+}`;
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }`;
 const VERIFY = `mutation($t: String!) { verifyEmail(token: $t) }`;
 const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(email: $e) }`;
 const RESET = `mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`;
 
 let mail: MailCatcher;
 let server: TestServer;
+/** A second instance of the same deployment that does not require verified emails (as before it was turned on). */
+let lenient: TestServer;
 beforeAll(async () => {
   mail = new MailCatcher();
   const smtpUrl = await mail.start();
@@ -23,25 +27,27 @@ beforeAll(async () => {
       KAFKEY_REQUIRE_VERIFIED_EMAIL: "true",
     },
   });
+  lenient = await startServer({
+    sharing: server,
+    env: { SMTP_URL: smtpUrl, KAFKEY_APP_URL: "https://app.example.com/" },
+  });
 });
 afterAll(async () => {
+  await lenient.close();
   await server.close();
   await mail.stop();
 });
 
-async function signUp(email: string) {
-  const result = await server.gql(SIGN_UP, { input: { email, password: PASSWORD, displayName: "Mailed" } });
+async function signUp(email: string, on = server) {
+  const result = await on.gql(SIGN_UP, { input: { email, password: PASSWORD, displayName: "Mailed" } });
   return result.data!.signUp;
 }
 
 describe("email verification", () => {
   it("sign-up mails a link; verifying it lets the account log in, once", async () => {
     const email = "verify.me@example.com";
-    const { user, accessToken } = await signUp(email);
+    const { user } = await signUp(email);
     expect(user.emailVerifiedAt).toBeNull();
-    const ME = `{ me { emailVerifiedAt } }`;
-    // The caller's record is cached with their grants from here on...
-    expect((await server.gql(ME, {}, accessToken)).data!.me.emailVerifiedAt).toBeNull();
     const message = await mail.latest(email, /confirm your email/i);
     expect(message.from?.text).toContain("no-reply@kafkey.test");
     expect(message.text).toContain("https://app.example.com/verify-email?token=");
@@ -50,9 +56,8 @@ describe("email verification", () => {
     expect(codeOf(await server.gql(LOGIN, { e: email, p: PASSWORD }))).toBe("EMAIL_NOT_VERIFIED");
     const token = MailCatcher.token(message);
     expect((await server.gql(VERIFY, { t: token })).data!.verifyEmail).toBe(true);
-    // ...and verifying the address shows at once.
-    expect((await server.gql(ME, {}, accessToken)).data!.me.emailVerifiedAt).toBeTruthy();
-    expect((await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login.accessToken).toBeTruthy();
+    const { accessToken } = (await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login;
+    expect((await server.gql(`{ me { emailVerifiedAt } }`, {}, accessToken)).data!.me.emailVerifiedAt).toBeTruthy();
 
     const again = await server.gql(VERIFY, { t: token });
     expect(codeOf(again)).toBe("BAD_USER_INPUT");
@@ -61,7 +66,8 @@ describe("email verification", () => {
 
   it("a resent link replaces the previous one", async () => {
     const email = "resend@example.com";
-    const { accessToken } = await signUp(email);
+    // A session started before verified emails were required.
+    const { accessToken } = await signUp(email, lenient);
     const first = MailCatcher.token(await mail.latest(email, /confirm/i));
     expect(
       (await server.gql(`mutation { resendVerificationEmail }`, {}, accessToken)).data!.resendVerificationEmail,
@@ -93,8 +99,9 @@ describe("password reset", () => {
 
   it("mails a link; the reset ends every session, the new password works and the old one does not", async () => {
     const email = "forgetful@example.com";
-    const { accessToken, refreshToken } = await signUp(email);
+    await signUp(email);
     await server.gql(VERIFY, { t: MailCatcher.token(await mail.latest(email, /confirm/i)) });
+    const { accessToken, refreshToken } = (await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login;
     const session = await server.gql(LOGIN, { e: email, p: PASSWORD });
 
     expect((await server.gql(REQUEST_RESET, { e: "Forgetful@Example.com" })).data!.requestPasswordReset).toBe(true);
@@ -120,6 +127,24 @@ describe("password reset", () => {
     expect(codeOf(await server.gql(RESET, { t: token, p: "yet another passphrase" }))).toBe("BAD_USER_INPUT");
   });
 
+  // Regression: a reset link mailed before a password change still set a password after it.
+  it("is void once the password is changed", async () => {
+    const email = "changed.since@example.com";
+    await signUp(email);
+    await server.gql(VERIFY, { t: MailCatcher.token(await mail.latest(email, /confirm/i)) });
+    await server.gql(REQUEST_RESET, { e: email });
+    const token = MailCatcher.token(await mail.latest(email, /reset your password/i));
+    const { accessToken } = (await server.gql(LOGIN, { e: email, p: PASSWORD })).data!.login;
+    const changed = await server.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`,
+      { c: PASSWORD, n: "my brand new passphrase" },
+      accessToken,
+    );
+    expect(changed.data!.changePassword).toBe(true);
+    expect(codeOf(await server.gql(RESET, { t: token, p: "a takeover passphrase" }))).toBe("BAD_USER_INPUT");
+    expect((await server.gql(LOGIN, { e: email, p: "my brand new passphrase" })).data!.login.accessToken).toBeTruthy();
+  });
+
   // Regression: a reset link mailed before an admin disabled the account still worked once it was enabled again.
   it("is void once the account is disabled, even after it is enabled again", async () => {
     const email = "disabled.reset@example.com";
@@ -137,11 +162,29 @@ describe("password reset", () => {
 describe("with verified email required", () => {
   it("the configured admin can log in, and an unverified sign-up cannot refresh its way around the rule", async () => {
     expect((await server.loginAdmin()).accessToken).toBeTruthy();
-    const { refreshToken } = await signUp("unverified.refresh@example.com");
+    // A session started before verified emails were required does not outlive the requirement.
+    const { refreshToken } = await signUp("unverified.refresh@example.com", lenient);
+    expect(refreshToken).toBeTruthy();
     const refreshed = await server.gql(`mutation($t: String!) { refreshToken(token: $t) { accessToken } }`, {
       t: refreshToken,
     });
     expect(codeOf(refreshed)).toBe("EMAIL_NOT_VERIFIED");
+  });
+
+  // Regression: sign-up started a session for an address nobody had proven, to link identities and
+  // enrol factors with while its owner could not even sign in.
+  it("signUp starts no session until the email is verified", async () => {
+    const result = await server.gql(SIGN_UP, {
+      input: { email: "no.session@example.com", password: PASSWORD, displayName: "Waiting" },
+    });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.signUp).toMatchObject({
+      emailVerificationRequired: true,
+      accessToken: null,
+      refreshToken: null,
+    });
+    const { id } = await server.app.db.prisma.user.findUniqueOrThrow({ where: { email: "no.session@example.com" } });
+    expect(await server.app.db.prisma.session.count({ where: { userId: id } })).toBe(0);
   });
 });
 

@@ -28,13 +28,16 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** Every protected operation, with the permission it needs (null: any signed-in user). */
-const operations: [string, string, () => Record<string, unknown>, string | null][] = [
+/**
+ * Every protected operation, with the permission it needs (null: any signed-in user) and, for the few
+ * the specification also ties to a platform role, that role.
+ */
+const operations: [string, string, () => Record<string, unknown>, string | null, string?][] = [
   ["me", `{ me { id } }`, () => ({}), null],
   ["myPermissions", `{ myPermissions }`, () => ({}), null],
   ["can", `{ can(permission: "users.read") }`, () => ({}), null],
   ["updateMe", `mutation { updateMe(input: { displayName: "X" }) { id } }`, () => ({}), null],
-  ["users", `{ users { items { id } } }`, () => ({}), "users.read"],
+  ["users", `{ users { items { id } } }`, () => ({}), "users.read", "admin"],
   ["user", `query($id: UUID!) { user(id: $id) { id } }`, () => ({ id: ids.user }), "users.read"],
   [
     "updateUser",
@@ -129,7 +132,18 @@ describe("every protected operation", () => {
     expect(data!.permissions.map((p: { key: string }) => p.key)).not.toContain("sneaky.read");
   });
 
-  it.each(operations.filter(([, , , permission]) => permission))(
+  it.each(operations.filter(([, , , , role]) => role))(
+    "%s with the permission but without its role answers FORBIDDEN (403)",
+    async (_name, query, variables, permission) => {
+      const holder = await server.signUp("role-less");
+      await server.grant(holder.id, [permission!]);
+      const result = await server.gql(query, variables(), holder.accessToken);
+      expect(codeOf(result)).toBe("FORBIDDEN");
+      expect(result.status).toBe(403);
+    },
+  );
+
+  it.each(operations.filter(([, , , permission, role]) => permission && !role))(
     "%s works once the caller holds exactly that permission",
     async (_name, query, variables, permission) => {
       ids = await freshTargets();

@@ -64,17 +64,16 @@ describe("error tracking with SENTRY_DSN", () => {
     // The token's session is checked (and cached) first: the failure below is the resolver's, not the rule's.
     await server.gql(`{ me { id } }`, {}, admin.accessToken);
     await server.app.db.prisma.$executeRawUnsafe(`ALTER TABLE "sessions" RENAME TO "sessions_gone"`);
-    const response = await server.gql(`query MySessions { sessions { id } }`, {}, admin.accessToken, {
-      "x-request-id": "sentry-1",
-    });
+    const response = await server.gql(`query MySessions { sessions { id } }`, {}, admin.accessToken);
     expect(codeOf(response)).toBe("INTERNAL_SERVER_ERROR");
+    const requestId = response.errors![0]!.extensions!.requestId as string;
 
-    const { event, raw, path } = await sentry.event("sentry-1");
+    const { event, raw, path } = await sentry.event(requestId);
     expect(path.split("?")[0]).toBe("/api/42/envelope/");
     expect(event).toMatchObject({
       level: "error",
       environment: "ci",
-      tags: { requestId: "sentry-1", operationName: "MySessions", logMessage: "unexpected error" },
+      tags: { requestId, operationName: "MySessions", logMessage: "unexpected error" },
       user: { id: admin.id },
     });
     expect(event.exception.values[0].value).toMatch(/sessions/);

@@ -11,14 +11,14 @@ const post = (body: string, headers: Record<string, string> = {}) =>
   fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
 describe("request ids", () => {
-  it("echoes a safe x-request-id on the response, in errors and in the logs", async () => {
+  it("echoes a safe x-request-id on the response, and logs it beside Kafkey's own request id", async () => {
     const result = await server.gql(`{ me { id } }`, {}, undefined, { "x-request-id": "client-abc.123_x" });
     expect(result.headers.get("x-request-id")).toBe("client-abc.123_x");
-    expect(result.errors![0]!.extensions!.requestId).toBe("client-abc.123_x");
+    const requestId = result.errors![0]!.extensions!.requestId;
     const line = server.logs
       .map((l) => JSON.parse(l))
-      .find((l) => l.requestId === "client-abc.123_x" && l.message === "request");
-    expect(line).toMatchObject({ method: "POST", path: "/graphql", status: 401 });
+      .find((l) => l.requestId === requestId && l.message === "request");
+    expect(line).toMatchObject({ clientRequestId: "client-abc.123_x", method: "POST", path: "/graphql", status: 401 });
   });
 
   it.each([["with a space"], ["x".repeat(129)], ["<script>"], ["a;b"]])(
@@ -36,10 +36,13 @@ describe("request ids", () => {
 
   it("tags the log lines a request writes with its request id and user id", async () => {
     const user = await server.signUp("tagged");
-    await server.gql(`mutation Rename { updateMe(input: { displayName: "Tagged" }) { id } }`, {}, user.accessToken, {
-      "x-request-id": "tagged-request",
-    });
-    const lines = server.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === "tagged-request");
+    const renamed = await server.gql(
+      `mutation Rename { updateMe(input: { displayName: "Tagged" }) { id } }`,
+      {},
+      user.accessToken,
+    );
+    const requestId = renamed.headers.get("x-request-id");
+    const lines = server.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === requestId);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => typeof l.time === "string" && typeof l.level === "string")).toBe(true);
     // One line per request, with who made it, which operation and how long it took.
@@ -152,14 +155,14 @@ describe("unexpected errors", () => {
       await broken.app.db.prisma.$executeRawUnsafe(`ALTER TABLE "refresh_tokens" RENAME TO "refresh_tokens_gone"`);
       const response = await broken.gql(
         `mutation { login(email: "${"admin@kafkey.test"}", password: "admin-password-for-tests") { accessToken } }`,
-        {},
-        undefined,
-        { "x-request-id": "boom-1" },
       );
       expect(codeOf(response)).toBe("INTERNAL_SERVER_ERROR");
-      expect(response.errors![0]).toMatchObject({ message: "Unexpected error", extensions: { requestId: "boom-1" } });
+      const requestId = response.headers.get("x-request-id");
+      expect(response.errors![0]).toMatchObject({ message: "Unexpected error", extensions: { requestId } });
       expect(JSON.stringify(response)).not.toMatch(/refresh_tokens|prisma|stack/i);
-      const logged = broken.logs.map((l) => JSON.parse(l)).find((l) => l.requestId === "boom-1" && l.level === "error");
+      const logged = broken.logs
+        .map((l) => JSON.parse(l))
+        .find((l) => l.requestId === requestId && l.level === "error");
       expect(JSON.stringify(logged)).toMatch(/refresh_tokens/);
     } finally {
       await broken.close();
@@ -174,14 +177,13 @@ describe("a permission rule that throws", () => {
       const admin = await broken.loginAdmin();
       // The rule loads the caller's grants: make that load fail.
       await broken.app.db.prisma.$executeRawUnsafe(`ALTER TABLE "user_roles" RENAME TO "user_roles_gone"`);
-      const result = await broken.gql(`{ users { items { email } } }`, {}, admin.accessToken, {
-        "x-request-id": "rule-boom",
-      });
+      const result = await broken.gql(`{ users { items { email } } }`, {}, admin.accessToken);
       expect(result.data).toBeNull();
       expect(codeOf(result)).toBe("INTERNAL_SERVER_ERROR");
+      const requestId = result.errors![0]!.extensions!.requestId;
       const logged = broken.logs
         .map((l) => JSON.parse(l))
-        .find((l) => l.requestId === "rule-boom" && l.level === "error");
+        .find((l) => l.requestId === requestId && l.level === "error");
       expect(JSON.stringify(logged)).toMatch(/user_roles/);
     } finally {
       await broken.close();

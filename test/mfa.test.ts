@@ -56,6 +56,49 @@ describe("enabling TOTP", () => {
     expect((await server.gql(`{ me { totpEnabledAt } }`, {}, user.accessToken)).data!.me.totpEnabledAt).not.toBeNull();
   });
 
+  // Regression: confirmTotp checked codes outside the per-user count: 12 wrong codes, then the right one, was accepted.
+  it("counts confirmTotp's codes with every other second-factor attempt of the user", async () => {
+    const user = await server.signUp("confirm-guesser");
+    const setup = await server.gql(
+      `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+      { p: PASSWORD },
+      user.accessToken,
+    );
+    const { secret } = setup.data!.enableTotp;
+    for (let i = 0; i < 12; i++) {
+      await server.gql(`mutation($c: String!) { confirmTotp(code: $c) }`, { c: String(400000 + i) }, user.accessToken);
+    }
+    const right = await server.gql(
+      `mutation($c: String!) { confirmTotp(code: $c) }`,
+      { c: totpCode(secret) },
+      user.accessToken,
+    );
+    expect(codeOf(right)).toBe("BAD_USER_INPUT");
+    expect((await server.gql(`{ me { totpEnabledAt } }`, {}, user.accessToken)).data!.me.totpEnabledAt).toBeNull();
+  });
+
+  it("ends the user's other sessions when TOTP is turned on, and keeps the current one", async () => {
+    const user = await server.signUp("other-sessions");
+    const elsewhere = await server.login(user.email, PASSWORD);
+    const { secret } = (
+      await server.gql(
+        `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+        { p: PASSWORD },
+        user.accessToken,
+      )
+    ).data!.enableTotp;
+    expect(
+      (await server.gql(`mutation($c: String!) { confirmTotp(code: $c) }`, { c: totpCode(secret) }, user.accessToken))
+        .errors,
+    ).toBeUndefined();
+    expect(codeOf(await server.gql(`{ me { id } }`, {}, elsewhere.accessToken))).toBe("UNAUTHENTICATED");
+    const refresh = await server.gql(`mutation($t: String!) { refreshToken(token: $t) { accessToken } }`, {
+      t: elsewhere.refreshToken,
+    });
+    expect(codeOf(refresh)).toBe("UNAUTHENTICATED");
+    expect((await server.gql(`{ me { id } }`, {}, user.accessToken)).data!.me.id).toBe(user.id);
+  });
+
   it("keeps the secret encrypted and the recovery codes hashed", async () => {
     const { user, secret, recovery } = await withTotp("at-rest");
     const row = await server.app.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } });

@@ -284,6 +284,34 @@ describe.skipIf(!pgUp)("the migrator on PostgreSQL", () => {
     ]);
   });
 
+  it("role names: keeps one of the roles whose names differ only by case or spaces, renames the others, trims", async () => {
+    const ROLE_NAMES = "20261201010000_role_names";
+    const dir = copyOfMigrations();
+    for (const name of migrationNames(dir).filter((n) => n >= ROLE_NAMES)) {
+      fs.rmSync(path.join(dir, name), { recursive: true });
+    }
+    const db = await open(await scratchUrl());
+    await migrate(db, dir);
+    await db.withSession((s) =>
+      s.exec(`INSERT INTO "roles" ("name", "created_at") VALUES
+        ('Admin', now()), ('support ', now() - interval '1 day'), ('Support', now()), ('ops  ', now())`),
+    );
+    expect(await migrate(db)).toEqual(migrationNames().filter((n) => n >= ROLE_NAMES));
+    const rows = await db.withSession((s) =>
+      s.query<{ name: string; id: string; is_system: boolean }>(`SELECT "id", "name", "is_system" FROM "roles"`),
+    );
+    const named = (name: string) => rows.filter((r) => r.name === name);
+    expect(named("admin")).toEqual([expect.objectContaining({ is_system: true })]);
+    const renamedAdmin = rows.find((r) => r.name.startsWith("Admin-"))!;
+    expect(renamedAdmin.name).toBe(`Admin-${renamedAdmin.id.slice(0, 8)}`);
+    // The oldest keeps the name, trimmed.
+    expect(named("support")).toHaveLength(1);
+    expect(rows.filter((r) => r.name.startsWith("Support-"))).toHaveLength(1);
+    expect(named("ops")).toHaveLength(1);
+    const duplicate = db.withSession((s) => s.exec(`INSERT INTO "roles" ("name") VALUES ('OPS')`));
+    await expect(duplicate).rejects.toThrow(/roles_organization_id_normalized_name_key/);
+  });
+
   it("applies each migration exactly once when two instances migrate one database at the same moment", async () => {
     const url = await scratchUrl();
     const [a, b] = await Promise.all([open(url), open(url)]);

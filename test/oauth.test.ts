@@ -2,7 +2,8 @@ import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Browser } from "./support/browser.js";
 import { FakeGitHub } from "./support/github.js";
-import { codeOf, PASSWORD, readJson, startServer, type TestServer } from "./support/server.js";
+import { codeOf, PASSWORD, readJson, type SignedIn, startServer, type TestServer } from "./support/server.js";
+import { MailCatcher } from "./support/smtp.js";
 import { totpCode } from "./support/totp.js";
 
 const FRONTEND = "http://app.example.test/oauth/done";
@@ -11,6 +12,7 @@ const GOOGLE_CLIENT = "kafkey-google-client";
 let google: OAuth2Server;
 let github: FakeGitHub;
 let server: TestServer;
+let mail: MailCatcher;
 
 /** What the "Google" server puts in its next ID tokens; each test says who signs in. */
 let googleClaims: Record<string, unknown> = {};
@@ -38,9 +40,13 @@ beforeAll(async () => {
   );
   github = new FakeGitHub();
   const githubUrl = await github.start();
+  mail = new MailCatcher();
+  const smtpUrl = await mail.start();
   const issuer = google.issuer.url!;
   server = await startServer({
     env: {
+      SMTP_URL: smtpUrl,
+      KAFKEY_APP_URL: "https://app.example.com",
       KAFKEY_OAUTH_REDIRECT_ALLOWLIST: `${FRONTEND}, http://other.example.test/done`,
       OAUTH_GOOGLE_CLIENT_ID: GOOGLE_CLIENT,
       OAUTH_GOOGLE_CLIENT_SECRET: "google-secret",
@@ -60,6 +66,7 @@ afterAll(async () => {
   await server.close();
   await google.stop();
   await github.stop();
+  await mail.stop();
 });
 afterEach(() => {
   tamperClaims = undefined;
@@ -98,6 +105,49 @@ const EXCHANGE = `mutation($code: String!) {
 
 async function exchange(code: string) {
   return server.gql(EXCHANGE, { code });
+}
+
+/** A new password user whose email is verified (links need it). */
+async function verifiedUser(name: string): Promise<SignedIn> {
+  const user = await server.signUp(name);
+  await server.app.db.prisma.user.update({ where: { id: user.id }, data: { emailVerifiedAt: new Date() } });
+  return user;
+}
+
+const LINK = `mutation($p: OAuthProvider!, $r: String!, $pw: String) {
+  linkAccount(provider: $p, redirectUri: $r, currentPassword: $pw)
+}`;
+const CONFIRM_LINK = `mutation($c: String!, $pw: String) { confirmLinkAccount(code: $c, currentPassword: $pw) { provider } }`;
+
+/**
+ * Links the person at `provider` (as person() set them up) to `user`, re-authenticating with the
+ * password. @returns the link code's confirmation.
+ */
+async function linkTo(user: SignedIn, provider: "GITHUB" | "GOOGLE") {
+  const link = await server.gql(LINK, { p: provider, r: FRONTEND, pw: PASSWORD }, user.accessToken);
+  if (!link.data) throw new Error(`linkAccount failed: ${JSON.stringify(link.errors)}`);
+  const end = await new Browser().visit(link.data.linkAccount, FRONTEND);
+  return server.gql(CONFIRM_LINK, { c: end.url.searchParams.get("link_code") }, user.accessToken);
+}
+
+/** The providers linked to the user, as they see them. */
+async function linkedProviders(user: SignedIn): Promise<string[]> {
+  const linked = await server.gql(`{ linkedAccounts { provider } }`, {}, user.accessToken);
+  return linked.data!.linkedAccounts.map((a: { provider: string }) => a.provider);
+}
+
+/** Resets the user's password through the mailed link. @returns the reset mail. */
+async function resetByMail(email: string, newPassword: string) {
+  const before = mail.messages.length;
+  await server.gql(`mutation($e: String!) { requestPasswordReset(email: $e) }`, { e: email });
+  await expect.poll(() => mail.messages.slice(before).some((m) => JSON.stringify(m.to).includes(email))).toBe(true);
+  const message = await mail.latest(email, /reset your password/i);
+  const reset = await server.gql(`mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }`, {
+    t: MailCatcher.token(message),
+    p: newPassword,
+  });
+  expect(reset.errors).toBeUndefined();
+  return message;
 }
 
 describe("social sign-in", () => {
@@ -308,13 +358,9 @@ describe("refused sign-ins", () => {
 
 describe("linked accounts", () => {
   it("links a provider to a signed-in user, and unlinks it unless it is the last way to sign in", async () => {
-    const user = await server.signUp("linker");
+    const user = await verifiedUser("linker");
     person("linker-at-github");
-    const link = await server.gql(
-      `mutation($r: String!) { linkAccount(provider: GITHUB, redirectUri: $r) }`,
-      { r: FRONTEND },
-      user.accessToken,
-    );
+    const link = await server.gql(LINK, { p: "GITHUB", r: FRONTEND, pw: PASSWORD }, user.accessToken);
     const end = await new Browser().visit(link.data!.linkAccount, FRONTEND);
     expect("response" in end).toBe(false);
     const linkCode = end.url.searchParams.get("link_code")!;
@@ -337,26 +383,30 @@ describe("linked accounts", () => {
   });
 
   it("links nothing when a link URL is completed by someone else (link CSRF)", async () => {
-    const attacker = await server.signUp("attacker");
-    const victim = await server.signUp("victim");
+    const attacker = await verifiedUser("attacker");
+    const victim = await verifiedUser("victim");
     person("victim-at-github");
-    const link = await server.gql(
-      `mutation($r: String!) { linkAccount(provider: GITHUB, redirectUri: $r) }`,
-      { r: FRONTEND },
-      attacker.accessToken,
-    );
+    const link = await server.gql(LINK, { p: "GITHUB", r: FRONTEND, pw: PASSWORD }, attacker.accessToken);
     // The victim's browser runs the attacker's link URL through the victim's own GitHub account.
     const end = await new Browser().visit(link.data!.linkAccount, FRONTEND);
-    const confirm = `mutation($c: String!) { confirmLinkAccount(code: $c) { provider } }`;
-    const refused = await server.gql(confirm, { c: end.url.searchParams.get("link_code") }, victim.accessToken);
+    const refused = await server.gql(
+      CONFIRM_LINK,
+      { c: end.url.searchParams.get("link_code"), pw: PASSWORD },
+      victim.accessToken,
+    );
     expect(codeOf(refused)).toBe("FORBIDDEN");
     expect(await server.app.db.prisma.socialAccount.count({ where: { userId: attacker.id } })).toBe(0);
   });
 
   it("refuses to unlink the only way a social-only user signs in", async () => {
     person("social-only");
-    const { accessToken } = (await exchange((await signInWith("google")).searchParams.get("code")!)).data!
+    const { accessToken, user } = (await exchange((await signInWith("google")).searchParams.get("code")!)).data!
       .exchangeOAuthCode;
+    // No password, no second factor: it re-authenticates with a code mailed to its address.
+    await server.gql(`mutation { requestReauthenticationCode }`, {}, accessToken);
+    const code = MailCatcher.token(await mail.latest(user.email, /confirm it is you/i));
+    const stepUp = await server.gql(`mutation($c: String!) { stepUp(emailCode: $c) }`, { c: code }, accessToken);
+    expect(stepUp.errors).toBeUndefined();
     const refused = await server.gql(`mutation { unlinkAccount(provider: GOOGLE) }`, {}, accessToken);
     expect(codeOf(refused)).toBe("CONFLICT");
     expect(refused.errors![0]!.extensions!.reason).toBe("LAST_SIGN_IN_METHOD");
@@ -365,18 +415,8 @@ describe("linked accounts", () => {
   it("refuses to link an identity that belongs to another user", async () => {
     person("taken");
     await exchange((await signInWith("github")).searchParams.get("code")!);
-    const other = await server.signUp("other");
-    const link = await server.gql(
-      `mutation($r: String!) { linkAccount(provider: GITHUB, redirectUri: $r) }`,
-      { r: FRONTEND },
-      other.accessToken,
-    );
-    const end = await new Browser().visit(link.data!.linkAccount, FRONTEND);
-    const refused = await server.gql(
-      `mutation($c: String!) { confirmLinkAccount(code: $c) { provider } }`,
-      { c: end.url.searchParams.get("link_code") },
-      other.accessToken,
-    );
+    const other = await verifiedUser("other");
+    const refused = await linkTo(other, "GITHUB");
     expect(codeOf(refused)).toBe("CONFLICT");
     expect(refused.errors![0]!.extensions!.reason).toBe("ALREADY_LINKED");
   });
@@ -397,5 +437,216 @@ describe("linked accounts", () => {
     expect(created.map((e) => e.changes)).toContainEqual(
       expect.arrayContaining([{ field: "signInProvider", before: null, after: "google" }]),
     );
+  });
+});
+
+const NEW_PASSWORD = "another perfectly long password";
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { mfaRequired mfaToken accessToken } }`;
+const VERIFY_MFA = `mutation($t: String!, $c: String!) { verifyMfa(mfaToken: $t, code: $c) { accessToken user { id } } }`;
+
+/** Turns TOTP on for `user` (re-authenticating with the password). @returns the secret. */
+async function turnTotpOn(user: SignedIn): Promise<string> {
+  const setup = await server.gql(
+    `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
+    { p: PASSWORD },
+    user.accessToken,
+  );
+  const secret = setup.data!.enableTotp.secret;
+  const on = await server.gql(
+    `mutation($c: String!) { confirmTotp(code: $c) }`,
+    { c: totpCode(secret, Date.now() - 30_000) },
+    user.accessToken,
+  );
+  expect(on.errors).toBeUndefined();
+  return secret;
+}
+
+/** Where signing in with the person at `provider` (as person() set them up) lands: a user id or an error. */
+async function signInLands(provider: string): Promise<{ userId?: string; error?: string | null }> {
+  const landed = await signInWith(provider);
+  const code = landed.searchParams.get("code");
+  if (!code) return { error: landed.searchParams.get("error") };
+  const result = await exchange(code);
+  return { userId: result.data?.exchangeOAuthCode.user?.id, error: codeOf(result) };
+}
+
+describe("account pre-hijacking", () => {
+  // Regression: someone who signed up with another person's address linked their own Google identity
+  // and, once the owner had taken the account back by a password reset, signed in to it through Google.
+  it("keeps a squatter out of the account its owner recovered by a password reset", async () => {
+    const victimEmail = `hijack-victim-${Date.now()}@example.com`;
+    person("squatter-at-google");
+    const squatter = await server.gql(
+      `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }`,
+      { input: { email: victimEmail, password: PASSWORD, displayName: "Not the owner" } },
+    );
+    const squatterToken = squatter.data!.signUp.accessToken;
+    const PLAIN_LINK = `mutation($r: String!) { linkAccount(provider: GOOGLE, redirectUri: $r) }`;
+    expect(codeOf(await server.gql(PLAIN_LINK, { r: FRONTEND }, squatterToken))).toBe("REAUTHENTICATION_REQUIRED");
+    // Re-authenticated, still: the address is nobody's proven one yet, no provider identity may be linked to it.
+    const link = await server.gql(LINK, { p: "GOOGLE", r: FRONTEND, pw: PASSWORD }, squatterToken);
+    expect(codeOf(link)).toBe("CONFLICT");
+    expect(link.errors![0]!.extensions!.reason).toBe("EMAIL_NOT_VERIFIED");
+
+    // The owner cannot sign up, takes the account back through their mailbox, and signs in.
+    const owner = await server.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, {
+      input: { email: victimEmail, password: PASSWORD, displayName: "Owner" },
+    });
+    expect(codeOf(owner)).toBe("CONFLICT");
+    await resetByMail(victimEmail, NEW_PASSWORD);
+    const signedIn = await server.login(victimEmail, NEW_PASSWORD);
+    expect(await linkedProviders(signedIn)).toEqual([]);
+
+    // The squatter's Google identity reaches some other account, never the owner's.
+    const viaGoogle = await signInLands("google");
+    expect(viaGoogle.userId).toBeDefined();
+    expect(viaGoogle.userId).not.toBe(signedIn.id);
+    expect(codeOf(await server.gql(`{ me { id } }`, {}, squatterToken))).toBe("UNAUTHENTICATED");
+  });
+
+  it("removes every linked identity at a password reset, says so in the mail and the security events, and keeps a verified account's second factor", async () => {
+    const user = await verifiedUser("reset-linked");
+    person("reset-linked-at-github");
+    expect((await linkTo(user, "GITHUB")).errors).toBeUndefined();
+    const secret = await turnTotpOn(user);
+
+    const resetMail = await resetByMail(user.email, NEW_PASSWORD);
+    expect(resetMail.text).toMatch(/unlinks every linked sign-in account/);
+    // A reset proves the mailbox, not the second factor: it is still asked for.
+    const login = (await server.gql(LOGIN, { e: user.email, p: NEW_PASSWORD })).data!.login;
+    expect(login).toMatchObject({ mfaRequired: true, accessToken: null });
+    const done = await server.gql(VERIFY_MFA, { t: login.mfaToken, c: totpCode(secret) });
+    const token = done.data!.verifyMfa.accessToken;
+    expect(await linkedProviders({ ...user, accessToken: token })).toEqual([]);
+    expect((await signInLands("github")).userId).not.toBe(user.id);
+
+    await server.app.auditDispatcher.drain();
+    await expect
+      .poll(async () => {
+        const inbox = await server.gql(`{ notifications(first: 50) { edges { node { kind } } } }`, {}, token);
+        return inbox.data!.notifications.edges.map((e: { node: { kind: string } }) => e.node.kind);
+      })
+      .toEqual(expect.arrayContaining(["auth.password_reset", "user.social_unlinked"]));
+  });
+
+  it("removes the second factor an account set up before its email was verified, at a reset", async () => {
+    const user = await server.signUp("unverified-totp");
+    await turnTotpOn(user);
+    await resetByMail(user.email, NEW_PASSWORD);
+    const login = (await server.gql(LOGIN, { e: user.email, p: NEW_PASSWORD })).data!.login;
+    expect(login.mfaRequired).toBe(false);
+    expect(login.accessToken).toBeTruthy();
+  });
+
+  it("voids link flows, link codes and MFA challenges pending at a password reset", async () => {
+    const user = await verifiedUser("pending-at-reset");
+    person("pending-at-github");
+    const started = await server.gql(LINK, { p: "GITHUB", r: FRONTEND, pw: PASSWORD }, user.accessToken);
+    const proved = await server.gql(LINK, { p: "GITHUB", r: FRONTEND }, user.accessToken);
+    const linkCode = (await new Browser().visit(proved.data!.linkAccount, FRONTEND)).url.searchParams.get("link_code");
+    expect(linkCode).toBeTruthy();
+    const secret = await turnTotpOn(user);
+    const challenge = (await server.gql(LOGIN, { e: user.email, p: PASSWORD })).data!.login.mfaToken;
+
+    await resetByMail(user.email, NEW_PASSWORD);
+    const again = (await server.gql(LOGIN, { e: user.email, p: NEW_PASSWORD })).data!.login.mfaToken;
+    const token = (await server.gql(VERIFY_MFA, { t: again, c: totpCode(secret) })).data!.verifyMfa.accessToken;
+
+    expect((await new Browser().get(started.data!.linkAccount)).status).toBe(400);
+    const confirm = await server.gql(CONFIRM_LINK, { c: linkCode, pw: NEW_PASSWORD }, token);
+    expect(codeOf(confirm)).toBe("BAD_USER_INPUT");
+    expect(codeOf(await server.gql(VERIFY_MFA, { t: challenge, c: totpCode(secret, Date.now() + 30_000) }))).toBe(
+      "UNAUTHENTICATED",
+    );
+    expect(await linkedProviders({ ...user, accessToken: token })).toEqual([]);
+  });
+
+  it("signs in through a linked identity only to an account whose email is verified, or one made with it", async () => {
+    const admin = await server.loginAdmin();
+    const changeEmail = (id: string) =>
+      server.gql(
+        `mutation($id: UUID!, $e: String!) { updateUser(id: $id, input: { email: $e }) { emailVerifiedAt } }`,
+        { id, e: `changed-${Date.now()}-${Math.random()}@example.com` },
+        admin.accessToken,
+      );
+    const user = await verifiedUser("address-changed");
+    person("address-changed-at-github");
+    expect((await linkTo(user, "GITHUB")).errors).toBeUndefined();
+    expect((await signInLands("github")).userId).toBe(user.id);
+    // A new address is unproven: the identity linked to the account does not open it until it is.
+    expect((await changeEmail(user.id)).data!.updateUser.emailVerifiedAt).toBeNull();
+    expect(await signInLands("github")).toEqual({ error: "ACCOUNT_EMAIL_UNVERIFIED" });
+
+    // An account made by signing in with Google keeps signing in with it.
+    person("made-with-google");
+    const made = await signInLands("google");
+    await changeEmail(made.userId!);
+    expect((await signInLands("google")).userId).toBe(made.userId);
+  });
+});
+
+describe("stolen access tokens and linked identities", () => {
+  // Regression: the victim's access token alone attached the thief's identity, which outlived
+  // changePassword and logoutAll.
+  it("refuses to link with an access token alone", async () => {
+    const victim = await verifiedUser("token-victim");
+    person("thief-at-github");
+    const refused = await server.gql(
+      `mutation($r: String!) { linkAccount(provider: GITHUB, redirectUri: $r) }`,
+      { r: FRONTEND },
+      victim.accessToken,
+    );
+    expect(codeOf(refused)).toBe("REAUTHENTICATION_REQUIRED");
+    expect(refused.errors![0]!.extensions!.methods).toEqual(["password"]);
+    const guessed = await server.gql(LINK, { p: "GITHUB", r: FRONTEND, pw: "not the password!" }, victim.accessToken);
+    expect(codeOf(guessed)).toBe("BAD_USER_INPUT");
+    // The proof is checked again at the confirmation: a link code alone does not do either.
+    const stepUp = await server.gql(
+      `mutation($p: String!) { stepUp(currentPassword: $p) }`,
+      { p: PASSWORD },
+      victim.accessToken,
+    );
+    const url = (await server.gql(LINK, { p: "GITHUB", r: FRONTEND }, victim.accessToken)).data!.linkAccount;
+    expect(new Date(stepUp.data!.stepUp).getTime()).toBeGreaterThan(Date.now());
+    const other = await server.login(victim.email, PASSWORD);
+    const code = (await new Browser().visit(url, FRONTEND)).url.searchParams.get("link_code");
+    expect(codeOf(await server.gql(CONFIRM_LINK, { c: code }, other.accessToken))).toBe("REAUTHENTICATION_REQUIRED");
+  });
+
+  it("unlinks every identity at logoutAll or a password change when asked, and not by default", async () => {
+    const user = await verifiedUser("panic");
+    person("panic-at-github");
+    expect((await linkTo(user, "GITHUB")).errors).toBeUndefined();
+    expect(await server.gql(`mutation { logoutAll }`, {}, user.accessToken)).toMatchObject({ data: { logoutAll: 1 } });
+    const again = await server.login(user.email, PASSWORD);
+    expect(await linkedProviders(again)).toEqual(["GITHUB"]);
+
+    const LOGOUT_ALL = `mutation($pw: String) { logoutAll(removeLinkedAccounts: true, currentPassword: $pw) }`;
+    expect(codeOf(await server.gql(LOGOUT_ALL, {}, again.accessToken))).toBe("REAUTHENTICATION_REQUIRED");
+    expect((await server.gql(LOGOUT_ALL, { pw: PASSWORD }, again.accessToken)).data!.logoutAll).toBe(1);
+    const third = await server.login(user.email, PASSWORD);
+    expect(await linkedProviders(third)).toEqual([]);
+    expect((await mail.latest(user.email, /method was unlinked/)).text).toContain("GitHub");
+
+    person("panic-at-google");
+    expect((await linkTo(third, "GOOGLE")).errors).toBeUndefined();
+    const changed = await server.gql(
+      `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n, removeLinkedAccounts: true) }`,
+      { c: PASSWORD, n: NEW_PASSWORD },
+      third.accessToken,
+    );
+    expect(changed.data!.changePassword).toBe(true);
+    expect(await linkedProviders(third)).toEqual([]);
+  });
+
+  it("mails the user of each link and unlink", async () => {
+    const user = await verifiedUser("told");
+    person("told-at-github");
+    expect((await linkTo(user, "GITHUB")).errors).toBeUndefined();
+    expect((await mail.latest(user.email, /method was linked/)).text).toContain("Your GitHub account was linked");
+    expect(
+      (await server.gql(`mutation { unlinkAccount(provider: GITHUB) }`, {}, user.accessToken)).errors,
+    ).toBeUndefined();
+    expect((await mail.latest(user.email, /method was unlinked/)).text).toContain("Your GitHub account was unlinked");
   });
 });

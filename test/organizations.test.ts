@@ -435,7 +435,8 @@ describe("isolation between organizations", () => {
     const forged = await as(notMember, MEMBERS, {}, b.id);
     expect(codeOf(forged)).toBe("FORBIDDEN");
     expect(forged.errors![0]!.message).toMatch(/not a member/);
-    expect(codeOf(await as(notMember, MEMBERS, {}, "not-a-uuid"))).toBe("FORBIDDEN");
+    // A malformed header is the client's mistake, not a refusal (issue 15).
+    expect(codeOf(await as(notMember, MEMBERS, {}, "not-a-uuid"))).toBe("BAD_USER_INPUT");
     expect(codeOf(await as(alice, `{ allOrganizations { items { id } } }`))).toBe("FORBIDDEN");
   });
 

@@ -7,6 +7,7 @@ import { type Client, createClient } from "graphql-ws";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeOf, PASSWORD, type SignedIn, startServer, type TestServer } from "./support/server.js";
+import { until } from "./support/until.js";
 
 const SECURITY_EVENTS = `subscription { securityEvents { id action title ip userAgent sessionId } }`;
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
@@ -65,16 +66,6 @@ function listen<T = Record<string, any>>(connection: Connection, query: string, 
     },
   );
   return { received, state, stop };
-}
-
-/** Waits until `check` holds, doing `poke` now and then (events emitted before a subscription is set up are not replayed). */
-async function until(check: () => boolean, poke: () => Promise<unknown> = async () => undefined, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await poke();
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 function loginAs(server: TestServer, user: SignedIn, userAgent: string) {

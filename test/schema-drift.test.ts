@@ -21,6 +21,12 @@ const { models, enums, indexes } = dmmf.datamodel;
 type Model = (typeof models)[number];
 type Field = Model["fields"][number];
 
+/**
+ * Indexes on expressions, which Prisma's schema language cannot declare: each lives only in its
+ * migration, which says why.
+ */
+const EXPRESSION_INDEXES = new Set(["roles_organization_id_normalized_name_key"]);
+
 /** PostgreSQL's limit on identifiers, to which Prisma truncates the names it derives. */
 const MAX_IDENTIFIER = 63;
 
@@ -381,6 +387,7 @@ describe.skipIf(!pgUp)("prisma/schema.prisma and the SQL migrations", () => {
     );
     const known = new Set(models.map(tableOf));
     const undeclared = live.indexes
+      .filter((i) => !(i.expressions && EXPRESSION_INDEXES.has(i.name)))
       .filter((i) => known.has(i.table) && !declared.has(`${i.table}(${i.columns.join(",")})`))
       .map((i) => `${i.name} on ${i.table}(${i.columns.join(", ")})`);
     expect(undeclared).toEqual([]);

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { AuditService } from "../modules/audit/index.js";
 import type { OAuthService } from "../modules/oauth/index.js";
+import type { ReauthService } from "../modules/reauth/index.js";
 import type {
   AccessTokenCheck,
   AccessTokens,
@@ -28,7 +29,7 @@ import { clientOf } from "../platform/http/request-id.js";
 import { isUuid } from "../platform/uuid.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
-import { NotFoundError, UnauthenticatedError } from "./errors.js";
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from "./errors.js";
 import type { FieldRateLimiter } from "./rate-limit.js";
 
 /** The domain services, built once in app.ts. */
@@ -39,6 +40,8 @@ export interface Services {
   auth: AuthService;
   accountEmail: AccountEmailService;
   mfa: MfaService;
+  /** Recent re-authentication before credential changes. */
+  reauth: ReauthService;
   users: UserService;
   roles: RoleService;
   permissions: PermissionService;
@@ -120,6 +123,17 @@ function requestedOrganization(
   return { id: header.trim().toLowerCase() };
 }
 
+/**
+ * BAD_USER_INPUT (HTTP 400) for an `x-organization-id` that is sent but is not a UUID: silently acting
+ * in no organization instead would hide the client's mistake. Undefined when it is fine or absent.
+ */
+export function organizationHeaderError(header: unknown): BadUserInputError | undefined {
+  const { problem } = requestedOrganization(header, null);
+  return problem
+    ? new BadUserInputError([{ path: "x-organization-id", message: "is not a UUID" }], problem, 400)
+    : undefined;
+}
+
 function tokenProblem(check: AccessTokenCheck | undefined, header: string | undefined): string | undefined {
   if (check) return check.ok ? undefined : check.reason;
   return header === undefined ? undefined : "malformed authorization header";
@@ -176,7 +190,8 @@ export function contextFactory(deps: ContextDependencies) {
     // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
     let problem = tokenProblem(check, request.authorization);
     const organization = requestedOrganization(request.organizationHeader, token);
-    let organizationProblem = organization.problem;
+    if (organization.problem) throw organizationHeaderError(request.organizationHeader)!;
+    let organizationProblem: string | undefined;
     let principal: Promise<Principal | null> | undefined;
     const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
       // The database of record decides whether the session still lives (cached, told of revocations).

@@ -12,6 +12,7 @@ export const ErrorCode = {
   CONFLICT: "CONFLICT",
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
   EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
+  REAUTHENTICATION_REQUIRED: "REAUTHENTICATION_REQUIRED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   RATE_LIMITED: "RATE_LIMITED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
@@ -55,9 +56,19 @@ export class ForbiddenError extends GraphQLError {
   }
 }
 
+/**
+ * @param status the HTTP status, for a refusal before the operation runs (a resolver's error leaves
+ * the response's status alone).
+ */
 export class BadUserInputError extends GraphQLError {
-  constructor(fields: FieldProblem[], message = fields.map((f) => `${f.path}: ${f.message}`).join("; ")) {
-    super(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, fields } });
+  constructor(
+    fields: FieldProblem[],
+    message = fields.map((f) => `${f.path}: ${f.message}`).join("; "),
+    status?: number,
+  ) {
+    super(message, {
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields, ...(status ? { http: { status } } : {}) },
+    });
   }
 }
 
@@ -97,6 +108,20 @@ export class EmailNotVerifiedError extends GraphQLError {
   constructor() {
     super("Verify your email address before signing in", {
       extensions: { code: ErrorCode.EMAIL_NOT_VERIFIED, http: { status: 403 } },
+    });
+  }
+}
+
+/**
+ * Adding or removing a credential needs recent re-authentication: the password (or a second-factor
+ * code) in the call, or a step-up of this session within the last five minutes. HTTP 403: the caller is
+ * known (401 would make clients drop their tokens), they have to prove it again.
+ * @param methods how this account can re-authenticate (`password`, `totp`, `email`).
+ */
+export class ReauthenticationRequiredError extends GraphQLError {
+  constructor(methods: string[]) {
+    super("Confirm it is you: re-authenticate (stepUp) and try again", {
+      extensions: { code: ErrorCode.REAUTHENTICATION_REQUIRED, methods, http: { status: 403 } },
     });
   }
 }

@@ -73,11 +73,31 @@ function fromPrisma(error: PrismaKnownError): { message: string; extensions: Rec
   }
 }
 
+/** graphql-js's hints ("Did you mean "x"?", "Did you mean the enum value "ACTIVE"?"): they map the schema. */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+export interface FormatErrorOptions {
+  /** Strip graphql-js's suggestions from messages (production: introspection is off there too). @default false */
+  hideSuggestions?: boolean;
+}
+
 /**
  * Apollo's formatError: deliberate errors pass with the request id added; everything else is logged
- * in full and reaches the client only as INTERNAL_SERVER_ERROR with the request id.
+ * in full and reaches the client only as INTERNAL_SERVER_ERROR with the request id. The WebSocket
+ * side formats its errors with the same function.
  */
-export function formatErrorWith(log: Logger) {
+export function formatErrorWith(log: Logger, options: FormatErrorOptions = {}) {
+  const format = formatErrorOf(log);
+  if (!options.hideSuggestions) return format;
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error);
+    return result.message.includes("Did you mean")
+      ? { ...result, message: result.message.replace(SUGGESTION, "") }
+      : result;
+  };
+}
+
+function formatErrorOf(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const requestId = currentRequestContext()?.requestId;
     const original = unwrapResolverError(error);

@@ -2,6 +2,7 @@ import { ArgsType, Field, Int, ObjectType } from "type-graphql";
 import { IsOptional, Max, MaxLength, Min } from "class-validator";
 import { isUuid } from "../platform/uuid.js";
 import { BadUserInputError } from "./errors.js";
+import { isStorableDate } from "./input-check.js";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -84,7 +85,7 @@ export function decodeCursor(cursor: string): TimeCursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
     const time = new Date(typeof at === "string" ? at : Number.NaN);
-    if (isUuid(id) && !Number.isNaN(time.getTime())) return { at: time, id };
+    if (isUuid(id) && isStorableDate(time)) return { at: time, id };
   } catch {
     // Not JSON: refused below like any other cursor Kafkey did not make.
   }

@@ -1,14 +1,27 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import {
-  GraphQLError,
-  Kind,
+  type ArgumentNode,
   type FragmentDefinitionNode,
+  getNamedType,
+  type GraphQLArgument,
+  GraphQLError,
+  type GraphQLInterfaceType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  isInterfaceType,
+  isObjectType,
+  Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import type { KeyValueStore } from "../platform/kv/kv.js";
+import { type KeyValueStore, StoreUnavailableError } from "../platform/kv/kv.js";
 import type { Context } from "./context.js";
-import { ErrorCode } from "./errors.js";
+import { BadUserInputError, ErrorCode, type FieldProblem } from "./errors.js";
+import { MAX_PAGE_SIZE } from "./pagination.js";
+
+/** Below this, a refused request's points are not given back (see queryBudgetPlugin). */
+const GIVE_BACK_MIN_MS = 1000;
 
 export interface QueryBudgetOptions {
   /** Points each caller may spend per window. */
@@ -19,56 +32,87 @@ export interface QueryBudgetOptions {
 /** The size arguments that make a list field return many items. */
 const SIZE_ARGUMENTS = new Set(["pageSize", "first", "last", "limit"]);
 
+/** What an operation would cost, and the size arguments it asks for above MAX_PAGE_SIZE. */
+export interface OperationCost {
+  points: number;
+  oversized: FieldProblem[];
+}
+
+type Parent = GraphQLObjectType | GraphQLInterfaceType | undefined;
+
+function fieldsOf(type: GraphQLNamedType | null | undefined): Parent {
+  return isObjectType(type) || isInterfaceType(type) ? type : undefined;
+}
+
 /**
  * An estimate of what an operation costs to answer: one point a field, with everything under a list
- * field that asks for N items counted N times. Fragments count where they are spread.
+ * field that asks for N items counted N times; a list field left without its size argument asks for
+ * the argument's default. Fragments count where they are spread.
  */
 export function operationCost(
+  schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown> = {},
-): number {
+): OperationCost {
   const seen = new Set<string>();
-  const cost = (selections: SelectionSetNode | undefined): number => {
+  const oversized: FieldProblem[] = [];
+  const sizeOf = (argument: GraphQLArgument, node: ArgumentNode | undefined): number => {
+    if (!node) return typeof argument.defaultValue === "number" ? argument.defaultValue : NaN;
+    if (node.value.kind === Kind.INT) return Number(node.value.value);
+    if (node.value.kind !== Kind.VARIABLE) return NaN;
+    const value = variables[node.value.name.value];
+    // A variable left out takes the argument's default.
+    return value === undefined && typeof argument.defaultValue === "number" ? argument.defaultValue : Number(value);
+  };
+  const cost = (selections: SelectionSetNode | undefined, parent: Parent): number => {
     let total = 0;
     for (const selection of selections?.selections ?? []) {
       if (selection.kind === Kind.FIELD) {
+        const field = parent?.getFields()[selection.name.value];
         let multiplier = 1;
-        for (const arg of selection.arguments ?? []) {
-          if (!SIZE_ARGUMENTS.has(arg.name.value)) continue;
-          const value =
-            arg.value.kind === Kind.INT
-              ? Number(arg.value.value)
-              : arg.value.kind === Kind.VARIABLE
-                ? Number(variables[arg.value.name.value])
-                : NaN;
+        for (const argument of field?.args ?? []) {
+          if (!SIZE_ARGUMENTS.has(argument.name)) continue;
+          const value = sizeOf(
+            argument,
+            selection.arguments?.find((a) => a.name.value === argument.name),
+          );
+          if (value > MAX_PAGE_SIZE) {
+            // Named as the resolver's own validation names it: the argument.
+            oversized.push({ path: argument.name, message: `must not be greater than ${MAX_PAGE_SIZE}` });
+          }
           if (Number.isFinite(value) && value > 1) multiplier = value;
         }
-        total += 1 + multiplier * cost(selection.selectionSet);
+        total += 1 + multiplier * cost(selection.selectionSet, field && fieldsOf(getNamedType(field.type)));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        total += cost(selection.selectionSet);
+        const condition = selection.typeCondition && schema.getType(selection.typeCondition.name.value);
+        total += cost(selection.selectionSet, condition ? fieldsOf(condition) : parent);
       } else if (!seen.has(selection.name.value)) {
         // A fragment spread twice in one place is still resolved once per place: count each spread,
         // but never recurse into a fragment that (invalidly) spreads itself.
         seen.add(selection.name.value);
-        total += cost(fragments[selection.name.value]?.selectionSet);
+        const fragment = fragments[selection.name.value];
+        total += cost(fragment?.selectionSet, fragment && fieldsOf(schema.getType(fragment.typeCondition.name.value)));
         seen.delete(selection.name.value);
       }
     }
     return total;
   };
-  return cost(operation.selectionSet);
+  const points = cost(operation.selectionSet, fieldsOf(schema.getRootType(operation.operation)));
+  return { points, oversized };
 }
 
 /**
  * Charges every operation its estimated cost against a budget per caller (the user when signed in,
  * the IP otherwise) in the shared store. Over budget: 429 RATE_LIMITED with `retryAfter`, nothing runs.
+ * Without the store the budget is not charged: each operation is still bounded by the armor's cost,
+ * depth and alias limits, and refusing every request would make a Redis outage a full one.
  */
 export function queryBudgetPlugin(kv: KeyValueStore, options: QueryBudgetOptions): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, document, request, contextValue }) {
+        async didResolveOperation({ operation, document, request, contextValue, schema }) {
           if (!operation) return;
           const fragments = Object.fromEntries(
             document.definitions
@@ -83,10 +127,27 @@ export function queryBudgetPlugin(kv: KeyValueStore, options: QueryBudgetOptions
               variables[name] = Number(definition.defaultValue.value);
             }
           }
-          const points = operationCost(operation, fragments, variables);
+          const { points, oversized } = operationCost(schema, operation, fragments, variables);
+          // Refused as it stands, before anything is charged: such a request never runs.
+          if (oversized.length > 0) throw new BadUserInputError(oversized, undefined, 400);
           const caller = contextValue.token ? `user:${contextValue.token.userId}` : `ip:${contextValue.client.ip}`;
-          const spent = await kv.increment(`budget:${caller}`, options.windowSeconds * 1000, points);
+          const key = `budget:${caller}`;
+          let spent: { count: number; ttlMs: number };
+          try {
+            spent =
+              points > options.points
+                ? { count: points, ttlMs: (await kv.ttl(key)) ?? options.windowSeconds * 1000 }
+                : await kv.increment(key, options.windowSeconds * 1000, points);
+          } catch (error) {
+            // Uncharged while the store is away (see above).
+            if (error instanceof StoreUnavailableError) return;
+            throw error;
+          }
           if (spent.count > options.points) {
+            // What is refused is not charged: given back, unless the window ends in a moment (the give-back
+            // would then open a new window below zero).
+            if (points <= options.points && spent.ttlMs > GIVE_BACK_MIN_MS)
+              await kv.increment(key, spent.ttlMs, -points);
             const retryAfter = Math.max(1, Math.ceil(spent.ttlMs / 1000));
             throw new GraphQLError(`Query budget of ${options.points} points per ${options.windowSeconds} s spent`, {
               extensions: { code: ErrorCode.RATE_LIMITED, retryAfter, cost: points, http: { status: 429 } },

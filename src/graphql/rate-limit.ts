@@ -1,6 +1,6 @@
-import { keyDigest, type KeyValueStore } from "../platform/kv/kv.js";
+import { keyDigest, type KeyValueStore, StoreUnavailableError } from "../platform/kv/kv.js";
 import type { Context } from "./context.js";
-import { RateLimitedError } from "./errors.js";
+import { RateLimitedError, ServiceUnavailableError } from "./errors.js";
 import { guardedRule } from "./rule.js";
 
 export interface RateLimitOptions {
@@ -37,11 +37,19 @@ export class FieldRateLimiter {
 /**
  * A rule that counts every call of the field, each alias and each operation of a request
  * separately, per IP and per whatever else `subjects` names (the account an email argument names).
+ * Without the store it fails closed (SERVICE_UNAVAILABLE): each of these fields checks a guess (a
+ * password, a code, a token) or sends something out, and uncounted that is unlimited.
  */
 export function rateLimited(field: string, subjects: (args: Record<string, unknown>) => string[] = () => []) {
   return guardedRule(`rate-limit:${field}`, "no_cache", async (_parent, args, ctx: Context) => {
     const keys = [`ip:${ctx.client.ip}`, ...subjects(args).map((s) => `subject:${s}`)];
-    const retryAfter = await ctx.limiter.hit(field, keys);
+    let retryAfter: number | undefined;
+    try {
+      retryAfter = await ctx.limiter.hit(field, keys);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return new ServiceUnavailableError();
+      throw error;
+    }
     return retryAfter === undefined ? true : new RateLimitedError(retryAfter);
   });
 }

@@ -6,6 +6,7 @@ import { AuthResolver } from "../modules/auth/index.js";
 import { MfaResolver } from "../modules/mfa/index.js";
 import { NotificationResolver } from "../modules/notifications/index.js";
 import { OAuthResolver } from "../modules/oauth/index.js";
+import { ReauthResolver } from "../modules/reauth/index.js";
 import { MemberResolver, OrganizationResolver, OrganizationRoleResolver } from "../modules/organizations/index.js";
 import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
 import { RoleResolver } from "../modules/roles/index.js";
@@ -38,6 +39,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
       MfaResolver,
       AuditResolver,
       OAuthResolver,
+      ReauthResolver,
       OrganizationResolver,
       MemberResolver,
       OrganizationRoleResolver,

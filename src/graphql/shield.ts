@@ -5,6 +5,7 @@ import { auditRules } from "../modules/audit/index.js";
 import { authRules } from "../modules/auth/index.js";
 import { mfaRules } from "../modules/mfa/index.js";
 import { oauthRules } from "../modules/oauth/index.js";
+import { reauthRules, withReauthentication } from "../modules/reauth/index.js";
 import { notificationRules } from "../modules/notifications/index.js";
 import { organizationRules } from "../modules/organizations/index.js";
 import { accessRules, permissionRules } from "../modules/permissions/index.js";
@@ -23,22 +24,28 @@ function merge(...maps: RuleMap[]): IRules {
   return merged as IRules;
 }
 
-/** Every field's rule, from each module's `*.rules.ts`. A field without one is denied. */
-export const rules = merge(
-  authRules,
-  userRules,
-  roleRules,
-  permissionRules,
-  accessRules,
-  sessionRules,
-  mfaRules,
-  auditRules,
-  oauthRules,
-  organizationRules,
-  notificationRules,
-  {
-    PageInfo: { "*": allow },
-  },
+/**
+ * Every field's rule, from each module's `*.rules.ts`. A field without one is denied. Credential
+ * mutations also need recent re-authentication (the list in src/modules/reauth).
+ */
+export const rules = withReauthentication(
+  merge(
+    authRules,
+    userRules,
+    roleRules,
+    permissionRules,
+    accessRules,
+    sessionRules,
+    mfaRules,
+    auditRules,
+    oauthRules,
+    organizationRules,
+    notificationRules,
+    reauthRules,
+    {
+      PageInfo: { "*": allow },
+    },
+  ),
 );
 
 /**

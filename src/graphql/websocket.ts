@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { ApolloServerErrorCode } from "@apollo/server/errors";
 import type { FastifyInstance } from "fastify";
 import {
   type ExecutionResult,
@@ -19,7 +20,7 @@ import { CloseCode as ProtocolCloseCode, type Context as WsContext } from "graph
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { CloseCode } from "../modules/notifications/index.js";
-import type { Context, RequestInfo } from "./context.js";
+import { type Context, organizationHeaderError, type RequestInfo } from "./context.js";
 import { ErrorCode } from "./errors.js";
 
 export interface WebSocketOptions {
@@ -53,6 +54,16 @@ function clientAddress(request: IncomingMessage, trustProxy: boolean): string {
 }
 
 const coded = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
+
+/** graphql-js's own error, coded as Apollo codes it over HTTP (its parse and validation errors). */
+const recoded = (error: GraphQLError, code: string) =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error,
+    extensions: { ...error.extensions, code },
+  });
 
 /** Counts per key (a user, an IP), for limits. */
 class Counter {
@@ -120,13 +131,16 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
   };
   http.server.on("upgrade", onUpgrade);
 
+  const organizationParam = (ctx: WsContext<Record<string, unknown> | undefined, Extra>) =>
+    ctx.connectionParams?.["x-organization-id"] ?? ctx.connectionParams?.["X-Organization-Id"];
+
   const infoFor = (
     ctx: WsContext<Record<string, unknown> | undefined, Extra>,
     state: ConnectionState,
   ): RequestInfo => ({
     id: randomUUID(),
     authorization: state.authorization,
-    organizationHeader: ctx.connectionParams?.["x-organization-id"] ?? ctx.connectionParams?.["X-Organization-Id"],
+    organizationHeader: organizationParam(ctx),
     client: {
       ip: clientAddress(ctx.extra.request, options.trustProxy),
       userAgent: ctx.extra.request.headers["user-agent"],
@@ -148,7 +162,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           ...deps.validationRules,
           // As over HTTP: no introspection in production.
           ...(deps.production ? [NoSchemaIntrospectionCustomRule] : []),
-        ]),
+        ]).map((error) => recoded(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED)),
       async onConnect(ctx) {
         // Clients (and Apollo Sandbox, which sends its headers as connection parameters) spell it either way.
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -188,6 +202,9 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
       onSubscribe(ctx, id, payload) {
         const state = ctx.extra.state;
         if (!state) return [coded("Authentication required", ErrorCode.UNAUTHENTICATED)];
+        // Refused here, as over HTTP: the context of each operation is built from it.
+        const badOrganization = organizationHeaderError(organizationParam(ctx));
+        if (badOrganization) return [badOrganization];
         // Queries and mutations go over HTTP, with its rate limits, budget and request context.
         try {
           const operation = getOperationAST(parse(payload.query), payload.operationName);
@@ -200,7 +217,11 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
             ];
           }
         } catch (error) {
-          return [error instanceof GraphQLError ? error : coded("Unreadable operation", ErrorCode.BAD_REQUEST)];
+          return [
+            error instanceof GraphQLError
+              ? recoded(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)
+              : coded("Unreadable operation", ErrorCode.BAD_REQUEST),
+          ];
         }
         if (state.operations.size >= options.maxSubscriptionsPerConnection) {
           return [

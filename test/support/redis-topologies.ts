@@ -33,6 +33,7 @@ const cli = async (port: number, ...args: string[]) => (await run("redis-cli", [
 export class RedisServers {
   private directory: string | undefined;
   private readonly children: ChildProcess[] = [];
+  private readonly nodes = new Map<number, ChildProcess>();
   /** Even a test process that ends without its afterAll leaves no server behind. */
   private readonly killAll = () => this.children.forEach((child) => child.kill("SIGKILL"));
 
@@ -62,6 +63,7 @@ export class RedisServers {
       this.dir,
       ...args,
     ]);
+    this.nodes.set(port, this.children.at(-1)!);
     await until(async () => (await cli(port, "ping")).trim() === "PONG", `redis-server on ${port}`);
   }
 
@@ -75,6 +77,21 @@ export class RedisServers {
   /** Empties the node on `port`: what a Redis restarted without persistence, or an empty replica promoted, holds. */
   async wipe(port: number): Promise<void> {
     await cli(port, "flushall");
+  }
+
+  /** Kills the node on `port` as a crash would; `restart` brings it back on the same port, empty. */
+  async crash(port: number): Promise<void> {
+    const child = this.nodes.get(port);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGKILL");
+    });
+  }
+
+  /** Starts the node on `port` again (after `crash`), without the data it held. */
+  async restart(port: number): Promise<void> {
+    await this.server(port);
   }
 
   /** A master and one Sentinel watching it as `master`. */

@@ -6,6 +6,9 @@ import { isUuid } from "../../platform/uuid.js";
 /** The JOSE `typ` of Kafkey access tokens (RFC 9068), so no other token can pass for one. */
 const ACCESS_TOKEN_TYPE = "at+jwt";
 
+/** How much longer than the configured lifetime a token may say it lives (clock steps, rounding). */
+const LIFETIME_LEEWAY_SECONDS = 60;
+
 export interface IssuedAccessToken {
   token: string;
   jti: string;
@@ -56,7 +59,10 @@ export class AccessTokens {
     return { token, jti, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Checks signature (HS256 only), type, issuer, audience, expiry and the presence of sub, sid and jti. */
+  /**
+   * Checks signature (HS256 only), type, issuer, audience, expiry, the presence of sub, sid and jti, and
+   * that `exp - iat` is within the configured lifetime. The ids come back lower-cased.
+   */
   verify(token: string): AccessTokenCheck {
     try {
       const { header, payload } = jwt.verify(token, this.key, {
@@ -78,11 +84,16 @@ export class AccessTokens {
       if (typeof payload.exp !== "number" || typeof payload.iat !== "number") {
         return { ok: false, reason: "token without exp or iat" };
       }
+      // Kafkey never signs a longer-lived one: a token that says so was not made by this deployment's rules.
+      if (payload.exp - payload.iat > this.options.accessTokenTtlSeconds + LIFETIME_LEEWAY_SECONDS) {
+        return { ok: false, reason: "token lifetime too long" };
+      }
       return {
         ok: true,
         token: {
-          userId: payload.sub,
-          sessionId: payload.sid,
+          // Canonical like every id a client sends (graphql/scalars.ts): self checks and cache keys compare strings.
+          userId: payload.sub.toLowerCase(),
+          sessionId: (payload.sid as string).toLowerCase(),
           jti: payload.jti,
           expiresAt: new Date(payload.exp * 1000),
           organizationId: (payload.org as string | undefined)?.toLowerCase() ?? null,

@@ -1,14 +1,16 @@
+import { randomUUID } from "node:crypto";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
 import type { ClientInfo } from "../../graphql/context.js";
 import { BadUserInputError } from "../../graphql/errors.js";
 import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
-import type { PrismaClient } from "../../platform/db/database.js";
+import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
-import { passwordResetMail, verificationMail } from "./account-mail.js";
+import { linkedAccountMail, passwordResetMail, verificationMail } from "./account-mail.js";
+import { removeLinkedAccounts } from "./linked-accounts.js";
 import type { Lockout } from "./lockout.js";
 import type { OneTimeTokens } from "./one-time-tokens.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
@@ -96,11 +98,26 @@ export class AccountEmailService {
     // them leaves neither a used token without its password nor a session of the old password.
     const endedIds = await prisma.$transaction(async (tx) => {
       if ((await tokens.consume(token, "password_reset", tx)) !== userId) throw invalidToken();
+      // Reading the mail proved the mailbox, not what was added to the account before anyone had: every
+      // linked identity goes (a squatter's among them), and while the address was unverified the second
+      // factor too. On a verified account the second factor stays: a reset must not bypass it. The new
+      // stamp voids pending link flows, link codes and MFA challenges.
+      const removeSecondFactor = !user.emailVerifiedAt && user.totpSecret !== null;
       await tx.user.update({
         where: { id: userId },
-        data: { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() },
+        data: {
+          passwordHash,
+          emailVerifiedAt: user.emailVerifiedAt ?? new Date(),
+          securityStamp: randomUUID(),
+          ...(removeSecondFactor ? { totpSecret: null, totpEnabledAt: null } : {}),
+        },
       });
       await this.deps.audit.record(onOwnAccount("auth.password_reset", user), tx);
+      await removeLinkedAccounts(tx, this.deps.audit, user, "password_reset");
+      if (removeSecondFactor) {
+        await tx.recoveryCode.deleteMany({ where: { userId } });
+        if (user.totpEnabledAt) await this.deps.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
+      }
       return sessions.revokeAllIn(tx, userId, "password_reset");
     });
     await this.deps.access.invalidateUser(userId);
@@ -108,5 +125,19 @@ export class AccountEmailService {
     const ended = endedIds.length;
     await lockout.unlock(user.email);
     log.info("password reset", { event: "auth.password_reset", userId, endedSessions: ended });
+  }
+
+  /** Voids the user's pending reset links, in `tx`: a password change supersedes them. */
+  voidResets(tx: Prisma.TransactionClient, userId: string): Promise<void> {
+    return this.deps.tokens.voidAll(tx, userId, ["password_reset"]);
+  }
+
+  /** Mails the user that `providers` were unlinked; a mail that fails is logged. */
+  async tellUnlinked(user: { id: string; email: string; displayName: string }, providers: string[]): Promise<void> {
+    for (const provider of providers) {
+      await this.deps.mailer
+        .send(linkedAccountMail(this.deps.appUrl, user.email, user.displayName, { provider, linked: false }))
+        .catch((error: unknown) => this.deps.log.error("unlink mail not sent", { userId: user.id, error }));
+    }
   }
 }

@@ -14,7 +14,11 @@ export function reveal(ctx: Context, result: AuthResult): AuthResult {
 
 @Resolver()
 export class AuthResolver {
-  @Mutation(() => AuthPayload, { description: "Creates an account with the `user` role and signs it in." })
+  @Mutation(() => AuthPayload, {
+    description:
+      "Creates an account with the `user` role and signs it in; where verified emails are required, it " +
+      "answers emailVerificationRequired and no tokens until the mailed link is followed.",
+  })
   async signUp(@Arg("input", () => SignUpInput) input: SignUpInput, @Ctx() ctx: Context) {
     return reveal(ctx, await ctx.services.auth.signUp(input, ctx.client));
   }
@@ -48,14 +52,24 @@ export class AuthResolver {
   }
 
   @Mutation(() => Boolean, {
-    description: "Changes the caller's password; every other session of theirs ends.",
+    description:
+      "Changes the caller's password; every other session of theirs ends and pending reset links are void. " +
+      "With removeLinkedAccounts, every linked provider identity is unlinked too.",
   })
   async changePassword(
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("newPassword", () => String) newPassword: string,
+    @Arg("removeLinkedAccounts", () => Boolean, { defaultValue: false }) removeLinkedAccounts: boolean,
     @Ctx() ctx: Context,
   ) {
-    await ctx.services.auth.changePassword(await actorOf(ctx), ctx.token!, currentPassword, newPassword, ctx.client);
+    await ctx.services.auth.changePassword(
+      await actorOf(ctx),
+      ctx.token!,
+      currentPassword,
+      newPassword,
+      ctx.client,
+      removeLinkedAccounts,
+    );
     return true;
   }
 

@@ -3,6 +3,7 @@ import type { ClientInfo } from "../../graphql/context.js";
 import {
   AccountDisabledError,
   BadUserInputError,
+  ConflictError,
   EmailNotVerifiedError,
   NotFoundError,
   UnauthenticatedError,
@@ -28,10 +29,12 @@ import type { KeyValueStore } from "../../platform/kv/kv.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { SignUpInput } from "./auth.inputs.js";
 import type { Lockout } from "./lockout.js";
+import { removeLinkedAccounts } from "./linked-accounts.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
 
 export interface SignedIn {
   mfaRequired: false;
+  emailVerificationRequired: false;
   user: UserProfile;
   accessToken: string;
   accessTokenExpiresAt: Date;
@@ -42,10 +45,18 @@ export interface SignedIn {
 /** The password was right; a second factor is due before any token is issued. */
 export interface MfaChallenge {
   mfaRequired: true;
+  emailVerificationRequired: false;
   mfaToken: string;
 }
 
-export type AuthResult = SignedIn | MfaChallenge;
+/** A sign-up where verified emails are required: no session until the mailed link is followed. */
+export interface VerificationRequired {
+  mfaRequired: false;
+  emailVerificationRequired: true;
+  user: UserProfile;
+}
+
+export type AuthResult = SignedIn | MfaChallenge | VerificationRequired;
 
 /** How long a login may wait for its second factor, and how many wrong codes it may take. */
 const MFA_CHALLENGE_MS = 5 * 60_000;
@@ -160,7 +171,10 @@ export class AuthService {
         passwordHash: account.passwordHash,
         emailVerifiedAt: account.emailVerified ? new Date() : null,
         roles: { create: roles.map((role) => ({ roleId: role.id })) },
-        socialAccounts: account.socialAccount ? { create: account.socialAccount } : undefined,
+        // The identity the account is made with: it may sign in before the email is verified.
+        socialAccounts: account.socialAccount
+          ? { create: { ...account.socialAccount, signedUpWith: true } }
+          : undefined,
       },
     });
     const created = { ...user, roles: [...account.roles].sort(), signInProvider: account.socialAccount?.provider };
@@ -179,9 +193,11 @@ export class AuthService {
 
   /**
    * Creates an account and signs it in. With an invitation sent to its address, the account joins the
-   * organization, and its address counts as verified: the invitation came to it.
+   * organization, and its address counts as verified: the invitation came to it. Where verified emails
+   * are required, an unverified account gets no session (it could not sign in either): the answer is
+   * emailVerificationRequired, and the mailed link comes first.
    */
-  async signUp(input: SignUpInput, client: ClientInfo): Promise<SignedIn> {
+  async signUp(input: SignUpInput, client: ClientInfo): Promise<SignedIn | VerificationRequired> {
     const { invitationToken, ...fields } = input;
     if (invitationToken !== undefined) {
       const invitation = await this.deps.invitations.findPending(invitationToken);
@@ -197,12 +213,14 @@ export class AuthService {
     });
     // The account, its audit event and its first session commit together, or none of them: a sign-up
     // that answers an error has created nothing, and its retry does not meet a CONFLICT.
+    const withSession = !this.deps.requireVerifiedEmail || prepared.emailVerified === true;
     const { user, session } = await this.deps.prisma.$transaction(async (tx) => {
       const user = await this.insertAccount(tx, prepared);
-      return { user, session: await this.deps.sessions.start(user.id, client, undefined, tx) };
+      return { user, session: withSession ? await this.deps.sessions.start(user.id, client, undefined, tx) : null };
     });
     this.deps.log.info("user signed up", { event: "auth.signup", userId: user.id, ip: client.ip });
     await this.deps.accountEmail.sendVerification(user);
+    if (!session) return { mfaRequired: false, emailVerificationRequired: true, user: profileOf(user) };
     return this.result(user, session);
   }
 
@@ -262,7 +280,7 @@ export class AuthService {
     const key = `mfa:challenge:${hashToken(mfaToken)}`;
     const pending = await kv.get(key);
     if (!pending) throw invalid();
-    const { userId, email } = JSON.parse(pending) as { userId: string; email: string };
+    const { userId, email, stamp } = JSON.parse(pending) as { userId: string; email: string; stamp: string };
     const attempt = await lockout.admit(email, client.ip);
     if (!attempt) throw invalid();
     if (!(await mfa.check(userId, code))) {
@@ -275,6 +293,8 @@ export class AuthService {
     }
     if ((await kv.take(key)) === null) throw invalid();
     const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    // A password reset since the challenge was made voids it.
+    if (user.securityStamp !== stamp) throw invalid();
     if (user.status !== "active") throw new AccountDisabledError();
     await lockout.succeeded(email);
     log.info("login succeeded", { event: "auth.login", userId, ip: client.ip, mfa: true });
@@ -310,9 +330,9 @@ export class AuthService {
 
   private async challenge(user: UserRecord): Promise<MfaChallenge> {
     const mfaToken = randomToken();
-    const pending = JSON.stringify({ userId: user.id, email: user.email });
+    const pending = JSON.stringify({ userId: user.id, email: user.email, stamp: user.securityStamp });
     await this.deps.kv.set(`mfa:challenge:${hashToken(mfaToken)}`, pending, MFA_CHALLENGE_MS);
-    return { mfaRequired: true, mfaToken };
+    return { mfaRequired: true, emailVerificationRequired: false, mfaToken };
   }
 
   /** Exchanges a refresh token for a new pair; the presented one stops working. */
@@ -335,18 +355,51 @@ export class AuthService {
     this.deps.log.info("logged out", { event: "auth.logout", userId: actor.userId, sessionId: token.sessionId });
   }
 
-  /** Ends every session of the caller. @returns how many ended. */
-  async logoutAll(actor: Principal): Promise<number> {
-    const ended = await this.deps.sessions.revokeAll(actor.userId, "logout_all", {
-      audit: { action: "auth.logout_all", actor: asActor(actor), target: { type: "user", id: actor.userId } },
+  /**
+   * Ends every session of the caller, and with `removeLinkedAccounts` unlinks every provider identity
+   * too (in the same transaction). @returns how many sessions ended.
+   */
+  async logoutAll(actor: Principal, removeLinkedAccounts = false): Promise<number> {
+    const audit: AuditEntry = {
+      action: "auth.logout_all",
+      actor: asActor(actor),
+      target: { type: "user", id: actor.userId },
+    };
+    const { endedIds, unlinked } = await this.deps.prisma.$transaction(async (tx) => {
+      const unlinked = removeLinkedAccounts ? await this.unlinkAll(tx, actor.userId, "logout_all") : [];
+      return { endedIds: await this.deps.sessions.revokeAllIn(tx, actor.userId, "logout_all", { audit }), unlinked };
     });
+    await this.deps.sessions.ended(endedIds);
+    await this.afterUnlinking(actor.userId, unlinked);
+    const ended = endedIds.length;
     this.deps.log.info("logged out everywhere", { event: "auth.logout_all", userId: actor.userId, sessions: ended });
     return ended;
   }
 
   /**
+   * Unlinks every provider identity of the user, in `tx`; refused (CONFLICT LAST_SIGN_IN_METHOD) for an
+   * account without a password, which would keep no way to sign in. @returns the unlinked providers.
+   */
+  private async unlinkAll(tx: Prisma.TransactionClient, userId: string, reason: string): Promise<string[]> {
+    const user = await tx.user.findUniqueOrThrow({ where: { id: userId } });
+    if (!user.passwordHash) {
+      throw new ConflictError("Set a password before unlinking every sign-in method", "LAST_SIGN_IN_METHOD");
+    }
+    return removeLinkedAccounts(tx, this.deps.audit, user, reason);
+  }
+
+  /** After a commit that unlinked `providers`: the user is mailed, their cached record dropped. */
+  private async afterUnlinking(userId: string, providers: string[]): Promise<void> {
+    if (providers.length === 0) return;
+    await this.deps.access.invalidateUser(userId);
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    await this.deps.accountEmail.tellUnlinked(user, providers);
+  }
+
+  /**
    * Changes the caller's password after checking the current one (failures count toward lockout).
-   * Every other session ends; the calling one goes on.
+   * Every other session ends (the calling one goes on), pending reset links are void, and with
+   * `removeLinkedAccounts` every provider identity is unlinked.
    */
   async changePassword(
     actor: Principal,
@@ -354,6 +407,7 @@ export class AuthService {
     current: string,
     next: string,
     client: ClientInfo,
+    removeLinkedAccounts = false,
   ) {
     const { prisma, passwords, lockout, log } = this.deps;
     const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
@@ -370,13 +424,20 @@ export class AuthService {
     const passwordHash = await passwords.hash(next);
     // The new password and the end of the other sessions commit together: no crash between them
     // leaves a session of the old password running.
-    const endedIds = await prisma.$transaction(async (tx) => {
+    const { endedIds, unlinked } = await prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
       await this.deps.audit.record(onOwnAccount("auth.password_changed", user), tx);
-      return this.deps.sessions.revokeAllIn(tx, user.id, "password_changed", { keep: token.sessionId });
+      // A reset link mailed before is for the old password: whoever reads it later must not use it.
+      await this.deps.accountEmail.voidResets(tx, user.id);
+      const unlinked = removeLinkedAccounts ? await this.unlinkAll(tx, user.id, "password_changed") : [];
+      const endedIds = await this.deps.sessions.revokeAllIn(tx, user.id, "password_changed", {
+        keep: token.sessionId,
+      });
+      return { endedIds, unlinked };
     });
     await this.deps.access.invalidateUser(user.id);
     await this.deps.sessions.ended(endedIds);
+    await this.afterUnlinking(user.id, unlinked);
     const ended = endedIds.length;
     log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }
@@ -397,6 +458,7 @@ export class AuthService {
     const access = this.deps.tokens.sign(user.id, refresh.sessionId, refresh.organizationId);
     return {
       mfaRequired: false,
+      emailVerificationRequired: false,
       // Never the password hash or the TOTP secret, even where the caller had read them.
       user: profileOf(user),
       accessToken: access.token,

@@ -11,6 +11,11 @@ export class AuthPayload {
   @Field(() => Boolean, { description: "A second factor is needed before any token is issued." })
   mfaRequired!: boolean;
 
+  @Field(() => Boolean, {
+    description: "signUp made the account, but it signs in only once its email is verified: no token is issued.",
+  })
+  emailVerificationRequired!: boolean;
+
   @Field(() => String, { nullable: true, description: "For verifyMfa; valid 5 minutes, for this login only." })
   mfaToken?: string;
 

@@ -99,7 +99,8 @@ export class Lockout {
         "level_expires_at" = ${dayLater}
       WHERE l."locked_until" <= ${now}
       RETURNING l."level"`;
-    await this.kv.delete(`lockout:failures:account:${account}`);
+    // The count is left to run out with its window (before the lock does): deleting it would let
+    // attempts that read "not locked" a moment ago start counting from one again.
     if (!lock) return;
     const lockMs = Math.min(windowMs * 2 ** (lock.level - 1), DAY_MS);
     this.log.warn("account locked after failed logins", {
@@ -120,7 +121,6 @@ export class Lockout {
   private async lockIp(ip: string): Promise<void> {
     const windowMs = this.options.seconds * 1000;
     if (!(await this.kv.setIfAbsent(`lockout:lock:ip:${ip}`, "1", windowMs))) return;
-    await this.kv.delete(`lockout:failures:ip:${ip}`);
     this.log.warn("IP locked out after failed logins", { event: "security.ip_locked", ip });
     await this.audit.record({
       action: "security.ip_locked",

@@ -8,8 +8,8 @@ import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { hashToken } from "../../platform/secret-tokens.js";
-import type { Passwords } from "../auth/password.js";
 import type { AccessService } from "../permissions/index.js";
+import type { SessionService } from "../sessions/index.js";
 import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
 
 export interface TotpSetup {
@@ -47,23 +47,22 @@ export class MfaService {
     private readonly kv: KeyValueStore,
     private readonly box: SecretBox,
     private readonly issuer: string,
-    private readonly passwords: Passwords,
     private readonly audit: AuditTrail,
     /** Told of every change to a user's record. */
     private readonly access: AccessService,
     private readonly log: Logger,
+    /** Ends the other sessions when TOTP is turned on. */
+    private readonly sessions: SessionService,
   ) {}
 
   /**
-   * Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. Needs the
-   * password, so that a stolen access token cannot enrol the thief's authenticator.
+   * Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. The caller
+   * re-authenticated (the reauth rule), so that a stolen access token cannot enrol the thief's
+   * authenticator.
    */
-  async enable(userId: string, password: string): Promise<TotpSetup> {
+  async enable(userId: string): Promise<TotpSetup> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
-    if (!(await this.passwords.verify(user.passwordHash, password))) {
-      throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
-    }
     const secret = newTotpSecret();
     await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
     await this.access.invalidateUser(userId);
@@ -71,19 +70,30 @@ export class MfaService {
     return { secret, otpauthUri, qrCodeDataUrl: await QRCode.toDataURL(otpauthUri) };
   }
 
-  /** Turns TOTP on with a first code from the app. @returns the recovery codes, shown once. */
-  async confirm(userId: string, code: string): Promise<string[]> {
+  /**
+   * Turns TOTP on with a first code from the app (through the counted check: guesses here count like
+   * everywhere else). Every other session of the user ends: whoever else was signed in did not pass
+   * the new factor. @returns the recovery codes, shown once.
+   */
+  async confirm(userId: string, code: string, keepSessionId: string): Promise<string[]> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
-    if (!user.totpSecret) throw new ConflictError("Call enableTotp first", "TOTP_NOT_STARTED");
-    if (!(await this.acceptTotp(userId, user.totpSecret, code))) throw wrongCode("code");
-    const codes = await this.prisma.$transaction(async (tx) => {
+    const secret = user.totpSecret;
+    if (!secret) throw new ConflictError("Call enableTotp first", "TOTP_NOT_STARTED");
+    if (!(await this.counted(userId, () => this.acceptTotp(userId, secret, code.trim())))) throw wrongCode("code");
+    const { codes, endedIds } = await this.prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
       await this.audit.record(onOwnAccount("auth.mfa_enabled", user), tx);
-      return this.replaceRecoveryCodes(tx, userId);
+      const codes = await this.replaceRecoveryCodes(tx, userId);
+      return { codes, endedIds: await this.sessions.revokeAllIn(tx, userId, "mfa_enabled", { keep: keepSessionId }) };
     });
     await this.access.invalidateUser(userId);
-    this.log.info("two-factor authentication enabled", { event: "auth.mfa_enabled", userId });
+    await this.sessions.ended(endedIds);
+    this.log.info("two-factor authentication enabled", {
+      event: "auth.mfa_enabled",
+      userId,
+      endedSessions: endedIds.length,
+    });
     return codes;
   }
 
@@ -117,29 +127,34 @@ export class MfaService {
    * @returns whether it was accepted.
    */
   async check(userId: string, code: string): Promise<boolean> {
+    return this.counted(userId, async () => {
+      const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      if (!user.totpEnabledAt || !user.totpSecret) return false;
+      if (/^\d{6}$/.test(code.trim())) return this.acceptTotp(userId, user.totpSecret, code.trim());
+      const used = await this.prisma.recoveryCode.updateMany({
+        where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
+        data: { usedAt: new Date() },
+      });
+      if (used.count === 1) {
+        this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
+        await this.audit.record(onOwnAccount("auth.recovery_code_used", user));
+      }
+      return used.count === 1;
+    });
+  }
+
+  /**
+   * The one counted check every TOTP or recovery code goes through: at most MAX_ATTEMPTS per user and
+   * window, right or wrong, whichever mutation and IP they come from. A right code clears the count.
+   */
+  private async counted(userId: string, verify: () => Promise<boolean>): Promise<boolean> {
     // Counted before the code is looked at (atomically), so parallel guesses cannot slip past the limit.
     const { count } = await this.kv.increment(`mfa:attempts:${userId}`, ATTEMPT_WINDOW_MS);
     if (count > MAX_ATTEMPTS) {
       this.log.warn("second factor attempts over the limit", { event: "security.mfa_throttled", userId });
       return false;
     }
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-    if (!user.totpEnabledAt || !user.totpSecret) return false;
-    if (/^\d{6}$/.test(code.trim()))
-      return this.accepted(userId, await this.acceptTotp(userId, user.totpSecret, code.trim()));
-    const used = await this.prisma.recoveryCode.updateMany({
-      where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
-      data: { usedAt: new Date() },
-    });
-    if (used.count === 1) {
-      this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
-      await this.audit.record(onOwnAccount("auth.recovery_code_used", user));
-    }
-    return this.accepted(userId, used.count === 1);
-  }
-
-  /** A right code clears the attempt count. */
-  private async accepted(userId: string, ok: boolean): Promise<boolean> {
+    const ok = await verify();
     if (ok) await this.kv.delete(`mfa:attempts:${userId}`);
     return ok;
   }

@@ -56,8 +56,11 @@ export class NotificationResolver {
         (principal) => (context as Context).services.notifications.securityEvents(principal.userId),
       ),
   })
-  securityEvents(@Root() event: SecurityEvent): SecurityEvent {
-    return event;
+  async securityEvents(@Root() event: SecurityEvent, @Ctx() ctx: Context): Promise<SecurityEvent> {
+    if (event.actorEmail === null) return event;
+    // Someone else acted: their email is for those who may read users, as of now.
+    const viewer = await ctx.reload();
+    return viewer && can(viewer, "users.read") ? event : { ...event, actorEmail: null };
   }
 
   @Subscription(() => AuditEvent, {

@@ -23,7 +23,10 @@ export class SecurityEvent {
   @Field(() => String, { nullable: true, description: "The device's user agent" })
   userAgent!: string | null;
 
-  @Field(() => String, { nullable: true, description: "Who did it, when not the user themself" })
+  @Field(() => String, {
+    nullable: true,
+    description: "Who did it, when not the user themself; only to a caller who may read users (users.read)",
+  })
   actorEmail!: string | null;
 
   @Field(() => UUID, { nullable: true, description: "The session concerned, for session events" })

@@ -68,7 +68,8 @@ export function securityNotice(event: AuditEvent): SecurityNotice | undefined {
         .filter(Boolean)
         .join(" ")
     : "";
-  const by = event.actor.id && event.actor.id !== userId && event.actor.email ? `by ${event.actor.email}` : "";
+  // The inbox is the user's whatever they may read: someone else who acted is named as nobody's email.
+  const by = event.actor.id && event.actor.id !== userId ? "by an administrator" : "";
   const body = [`${action.title} ${by}`.trim(), from].filter(Boolean).join(", ");
   return { userId, title: action.title, body: `${body} at ${event.at.toISOString()}.`, notify: action.notify };
 }

@@ -18,6 +18,11 @@ export const OAuthErrorCode = {
    * linking them would let whoever controls the unverified one take the account over.
    */
   ACCOUNT_EXISTS_UNVERIFIED: "ACCOUNT_EXISTS_UNVERIFIED",
+  /**
+   * The identity is linked to an account whose email is not verified, and the account was not made
+   * with it: it may have been linked by someone who signed up with another person's address.
+   */
+  ACCOUNT_EMAIL_UNVERIFIED: "ACCOUNT_EMAIL_UNVERIFIED",
   /** This provider identity already belongs to another user. */
   ALREADY_LINKED: "ALREADY_LINKED",
   /** The user already has another identity at this provider linked. */

@@ -12,8 +12,10 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { isUniqueViolation, lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
+import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
+import { linkedAccountMail } from "../auth/account-mail.js";
 import type { AuthResult, AuthService } from "../auth/index.js";
 import { type Principal, SystemRole } from "../permissions/index.js";
 import { OAuthFlowError } from "./oauth.errors.js";
@@ -36,11 +38,20 @@ interface PendingFlow {
   browser: string;
   /** Set when a signed-in user links an identity rather than signing in. */
   linkUserId?: string;
+  /** That user's security stamp when the link was asked for: a password reset since voids the link. */
+  linkStamp?: string;
+}
+
+/** Whom a link URL links to, and under which security stamp. */
+interface LinkRequest {
+  userId: string;
+  stamp: string;
 }
 
 /** An identity proved at the provider, waiting for its user to confirm the link while signed in. */
 interface PendingLink {
   userId: string;
+  stamp: string;
   provider: ProviderName;
   identity: ExternalIdentity;
 }
@@ -75,6 +86,10 @@ export interface OAuthDependencies {
   providers: Map<ProviderName, OAuthProvider>;
   auth: AuthService;
   audit: AuditTrail;
+  /** Tells users of links and unlinks. */
+  mailer: Mailer;
+  /** The frontend's base URL, for links in mails. */
+  appUrl: string;
   /** Frontend URLs a flow may return to, compared exactly. */
   redirectAllowlist: string[];
   log: Logger;
@@ -126,11 +141,13 @@ export class OAuthService {
     if (clientState !== undefined && clientState.length > 200) {
       throw new OAuthRequestError(400, "BAD_REQUEST", "state is longer than 200 characters");
     }
-    let linkUserId: string | undefined;
+    let link: LinkRequest | undefined;
     if (linkToken !== undefined) {
       const taken = linkToken.length <= MAX_TOKEN_LENGTH ? await this.deps.kv.take(linkKey(linkToken)) : null;
-      if (!taken) throw new OAuthRequestError(400, "BAD_REQUEST", "link is invalid, used or expired");
-      linkUserId = taken;
+      link = taken ? (JSON.parse(taken) as LinkRequest) : undefined;
+      if (!link || !(await this.stampHolds(link.userId, link.stamp))) {
+        throw new OAuthRequestError(400, "BAD_REQUEST", "link is invalid, used or expired");
+      }
     }
     const state = randomToken();
     const binding = randomToken();
@@ -141,7 +158,8 @@ export class OAuthService {
       codeVerifier: randomToken(),
       nonce: randomToken(),
       browser: sha256(binding),
-      linkUserId,
+      linkUserId: link?.userId,
+      linkStamp: link?.stamp,
     };
     await this.deps.kv.set(stateKey(state), JSON.stringify(flow), STATE_MS);
     const location = provider.authorizeUrl({
@@ -183,7 +201,12 @@ export class OAuthService {
       if (flow.linkUserId) {
         // Linked only when its user confirms while signed in: a link URL sent to someone else's browser
         // must not attach their identity to the sender's account.
-        const pending: PendingLink = { userId: flow.linkUserId, provider: provider.name, identity };
+        const pending: PendingLink = {
+          userId: flow.linkUserId,
+          stamp: flow.linkStamp ?? "",
+          provider: provider.name,
+          identity,
+        };
         await this.deps.kv.set(linkCodeKey(code), JSON.stringify(pending), CODE_MS);
         return back({ link_code: code });
       }
@@ -251,16 +274,20 @@ export class OAuthService {
   }
 
   /**
-   * Links the identity a link flow proved to the caller, who must be the user who asked for it.
+   * Links the identity a link flow proved to the caller, who must be the user who asked for it, with a
+   * verified email, and with no password reset since the link was asked for.
    * @returns the new linked account.
    */
   async confirmLink(actor: Principal, code: string): Promise<SocialAccount> {
     const raw = code.length <= MAX_TOKEN_LENGTH ? await this.deps.kv.take(linkCodeKey(code)) : null;
-    if (!raw) throw new BadUserInputError([{ path: "code", message: "is invalid, used or expired" }]);
+    const invalid = () => new BadUserInputError([{ path: "code", message: "is invalid, used or expired" }]);
+    if (!raw) throw invalid();
     const pending = JSON.parse(raw) as PendingLink;
     if (pending.userId !== actor.userId) {
       throw new ForbiddenError(undefined, "This link was started by another user");
     }
+    const stamp = await this.linkableStamp(actor.userId);
+    if (pending.stamp !== stamp) throw invalid();
     try {
       return await this.link(actor.userId, pending.provider, pending.identity);
     } catch (error) {
@@ -269,15 +296,20 @@ export class OAuthService {
     }
   }
 
-  /** A URL of Kafkey's that starts linking `provider` to the caller's account (valid 10 minutes, once). */
+  /**
+   * A URL of Kafkey's that starts linking `provider` to the caller's account (valid 10 minutes, once).
+   * Refused while the account's email is not verified: whoever signed up with someone else's address
+   * must not leave a way in for when its owner takes the account back.
+   */
   async linkUrl(actor: Principal, providerName: ProviderName, redirectUri: string, baseUrl: string): Promise<string> {
     const provider = this.deps.providers.get(providerName);
     if (!provider) throw new NotFoundError("Configured provider");
     if (!this.deps.redirectAllowlist.includes(redirectUri)) {
       throw new BadUserInputError([{ path: "redirectUri", message: "is not in the allow-list" }]);
     }
+    const request: LinkRequest = { userId: actor.userId, stamp: await this.linkableStamp(actor.userId) };
     const token = randomToken();
-    await this.deps.kv.set(linkKey(token), actor.userId, STATE_MS);
+    await this.deps.kv.set(linkKey(token), JSON.stringify(request), STATE_MS);
     const start = new URL(`${baseUrl}/auth/oauth/${provider.name}/start`);
     start.searchParams.set("redirect_uri", redirectUri);
     start.searchParams.set("link", token);
@@ -307,7 +339,41 @@ export class OAuthService {
       await tx.socialAccount.delete({ where: { id: account.id } });
       await this.recordLink(tx, "user.social_unlinked", actor.userId, actor.profile.email, account, null);
     });
+    await this.tell(actor.userId, provider, false);
     return true;
+  }
+
+  /**
+   * The user's security stamp, when their email is verified (links need it); CONFLICT
+   * `EMAIL_NOT_VERIFIED` otherwise.
+   */
+  private async linkableStamp(userId: string): Promise<string> {
+    const user = await this.deps.prisma.user.findUniqueOrThrow({
+      where: { id: userId },
+      select: { emailVerifiedAt: true, securityStamp: true },
+    });
+    if (!user.emailVerifiedAt) {
+      throw new ConflictError("Verify your email address before linking a sign-in method", "EMAIL_NOT_VERIFIED");
+    }
+    return user.securityStamp;
+  }
+
+  /** Whether `stamp` is still the user's: no password reset since it was read. */
+  private async stampHolds(userId: string, stamp: string): Promise<boolean> {
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { securityStamp: true } });
+    return user?.securityStamp === stamp;
+  }
+
+  /** Mails the user that `provider` was linked or unlinked; a mail that fails is logged, the change stands. */
+  private async tell(userId: string, provider: string, linked: boolean): Promise<void> {
+    const { prisma, mailer, appUrl, log } = this.deps;
+    const user = await prisma.user.findUniqueOrThrow({
+      where: { id: userId },
+      select: { email: true, displayName: true },
+    });
+    await mailer
+      .send(linkedAccountMail(appUrl, user.email, user.displayName, { provider, linked }))
+      .catch((error: unknown) => log.error("link mail not sent", { userId, error }));
   }
 
   /**
@@ -324,9 +390,14 @@ export class OAuthService {
     }
     const user = await this.deps.prisma.user.findUniqueOrThrow({
       where: { id: account.userId },
-      select: { status: true },
+      select: { status: true, emailVerifiedAt: true },
     });
     if (user.status !== "active") throw new OAuthFlowError("ACCOUNT_DISABLED", "the account is disabled");
+    // An identity linked while nobody had proved the account's address may be a squatter's: it signs
+    // in only once the address is verified (and a reset by its owner removes it).
+    if (!user.emailVerifiedAt && !account.signedUpWith) {
+      throw new OAuthFlowError("ACCOUNT_EMAIL_UNVERIFIED", "identity linked to an account with an unverified email");
+    }
     return account;
   }
 
@@ -363,22 +434,24 @@ export class OAuthService {
     return prisma.socialAccount.findUniqueOrThrow({ where: { userId_provider: { userId: user.id, provider } } });
   }
 
-  /** Links the identity to `userId`, refusing one that belongs to someone else. */
+  /** Links the identity to `userId`, refusing one that belongs to someone else; the user is mailed of a new link. */
   private async link(userId: string, provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
-    return this.deps.prisma.$transaction(async (tx) => {
+    const { account, created } = await this.deps.prisma.$transaction(async (tx) => {
       const owner = await tx.socialAccount.findUnique({
         where: { provider_providerUserId: { provider, providerUserId: identity.providerUserId } },
       });
       if (owner && owner.userId !== userId)
         throw new OAuthFlowError("ALREADY_LINKED", "identity linked to another user");
-      if (owner) return owner;
+      if (owner) return { account: owner, created: false };
       const mine = await tx.socialAccount.findUnique({ where: { userId_provider: { userId, provider } } });
       if (mine) throw new OAuthFlowError("PROVIDER_ALREADY_LINKED", "another identity of this provider is linked");
       const account = await tx.socialAccount.create({ data: { userId, provider, ...pick(identity) } });
       const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
       await this.recordLink(tx, "user.social_linked", userId, user.email, null, account);
-      return account;
+      return { account, created: true };
     });
+    if (created) await this.tell(userId, provider, true);
+    return account;
   }
 
   private async recordLink(

@@ -26,7 +26,9 @@ export class OrganizationRoleResolver {
     return ctx.services.roles.create(await actorOf(ctx), await ctx.tenant(organizationId), input);
   }
 
-  @Mutation(() => Role, { description: "Needs org.roles.manage. System roles keep their name." })
+  @Mutation(() => Role, {
+    description: "Needs org.roles.manage, and every permission the role carries. System roles keep their name.",
+  })
   async updateOrganizationRole(
     @Args(() => InOrganization) { organizationId }: InOrganization,
     @Arg("id", () => UUID) id: string,
@@ -49,7 +51,8 @@ export class OrganizationRoleResolver {
 
   @Mutation(() => Role, {
     description:
-      "Replaces the role's permissions. Needs org.roles.manage, and every permission added or removed. The owner role keeps its own.",
+      "Replaces the role's permissions. Needs org.roles.manage, and every permission the role carries and is given. " +
+      "The owner role keeps its own.",
   })
   async setOrganizationRolePermissions(
     @Args(() => InOrganization) { organizationId }: InOrganization,

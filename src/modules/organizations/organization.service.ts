@@ -5,7 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/erro
 import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import { isUniqueViolation, lockRow, type PrismaClient } from "../../platform/db/database.js";
+import { isUniqueViolation, likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
 import type { AccessTokens } from "../auth/index.js";
 import { type AccessService, asActor, can, ORGANIZATION_ROLES, type Principal } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
@@ -126,7 +126,7 @@ export class OrganizationService {
 
   /** Every organization, oldest first (platform admins). */
   async all(page: PageArgs, search?: string): Promise<{ items: OrganizationRecord[]; pageInfo: PageInfo }> {
-    const text = search?.trim();
+    const text = search?.trim() ? likeLiteral(search.trim()) : undefined;
     const where: Prisma.OrganizationWhereInput = text
       ? {
           OR: [{ name: { contains: text, mode: "insensitive" } }, { slug: { contains: text.toLowerCase() } }],

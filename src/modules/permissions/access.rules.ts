@@ -3,7 +3,7 @@ import type { Context } from "../../graphql/context.js";
 import { ForbiddenError, UnauthenticatedError } from "../../graphql/errors.js";
 import { guardedRule } from "../../graphql/rule.js";
 import { can, canInOrganization, type Principal } from "./access.js";
-import type { CatalogPermission, OrganizationPermission } from "./catalog.js";
+import type { CatalogPermission, OrganizationPermission, SystemRole } from "./catalog.js";
 
 /** Public fields: anyone may call them. */
 export const isPublic = allow;
@@ -41,6 +41,26 @@ export const requirePermission = once((key) =>
     check(await principalOrError(ctx), key),
   ),
 );
+
+const platformRoleRules = new Map<string, ReturnType<typeof guardedRule>>();
+
+/**
+ * The caller holds the platform system role `role`. Declared beside a permission rule (`and(...)`),
+ * for the few fields the specification ties to a role as well: the permission comes first, so that a
+ * caller lacking both is told the permission.
+ */
+export function requirePlatformRole(role: (typeof SystemRole)[keyof typeof SystemRole]) {
+  let built = platformRoleRules.get(role);
+  if (!built) {
+    built = guardedRule(`platform-role:${role}`, "contextual", async (_parent, _args, ctx) => {
+      const principal = await principalOrError(ctx);
+      if (principal instanceof UnauthenticatedError) return principal;
+      return principal.roles.includes(role) ? true : new ForbiddenError(undefined, `Needs the ${role} role`);
+    });
+    platformRoleRules.set(role, built);
+  }
+  return built;
+}
 
 /**
  * A field of a user: the user themself may always see it, anybody else needs `key`. Not cached by

@@ -13,11 +13,11 @@ export interface ActiveOrganization {
   grants: readonly string[];
 }
 
-/** A user as the API shows them: their record without the password hash and the TOTP secret. */
-export type UserProfile = Omit<UserRecord, "passwordHash" | "totpSecret">;
+/** A user as the API shows them: their record without the password hash, the TOTP secret and the security stamp. */
+export type UserProfile = Omit<UserRecord, "passwordHash" | "totpSecret" | "securityStamp">;
 
 /** Prisma's `omit` of a user's secrets: never read where the user is only shown. */
-export const USER_SECRETS = { passwordHash: true, totpSecret: true } as const;
+export const USER_SECRETS = { passwordHash: true, totpSecret: true, securityStamp: true } as const;
 
 /** A `UserProfile`'s columns of the users row aliased `u`, for raw SQL. */
 export const USER_PROFILE_COLUMNS = Prisma.sql`u."id", u."email", u."display_name" AS "displayName",
@@ -40,6 +40,8 @@ export interface Principal {
   profile: UserProfile;
   /** The grants of their platform roles. */
   grants: readonly string[];
+  /** The names of their platform roles, sorted: for the few rules that need a role, not a permission. */
+  roles: readonly string[];
   /**
    * The organization this request acts in (the token's `org` claim, or `x-organization-id`), once
    * membership (or a platform `orgs.*` permission) was checked; null otherwise.
@@ -113,7 +115,7 @@ export interface AccessCacheOptions {
   maxEntries: number;
 }
 
-type GrantRow = UserProfile & { key: string | null };
+type GrantRow = UserProfile & { key: string | null; role: string | null };
 
 interface MembershipRow {
   status: string;
@@ -177,8 +179,8 @@ export class AccessService {
   ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }> {
     const [platform, membership] = await Promise.all([
       this.cached(this.principals, userId, [versionOf(userId), EVERYONE], async () => {
-        const { profile, grants } = await this.load(userId);
-        return profile?.status === "active" ? { userId, profile, grants } : null;
+        const { profile, grants, roles } = await this.load(userId);
+        return profile?.status === "active" ? { userId, profile, grants, roles } : null;
       }),
       organizationId === undefined
         ? undefined
@@ -271,17 +273,18 @@ export class AccessService {
     return (await this.load(userId)).grants;
   }
 
-  private async load(userId: string): Promise<{ profile: UserProfile | undefined; grants: string[] }> {
+  private async load(userId: string): Promise<{ profile: UserProfile | undefined; grants: string[]; roles: string[] }> {
     // Only platform roles count here: an organization role's grants count inside its organization.
     const rows = await this.prisma.$queryRaw<GrantRow[]>`
-      SELECT ${USER_PROFILE_COLUMNS}, p."key"
+      SELECT ${USER_PROFILE_COLUMNS}, p."key", r."name" AS "role"
       FROM "users" u
       LEFT JOIN "user_roles" ur ON ur."user_id" = u."id"
       LEFT JOIN "roles" r ON r."id" = ur."role_id" AND r."organization_id" IS NULL
       LEFT JOIN "role_permissions" rp ON rp."role_id" = r."id"
       LEFT JOIN "permissions" p ON p."id" = rp."permission_id"
       WHERE u."id" = ${userId}::uuid`;
-    return { profile: rows[0] && profileOf(rows[0]), grants: keysOf(rows) };
+    const roles = [...new Set(rows.flatMap((r) => (r.role === null ? [] : [r.role])))].sort();
+    return { profile: rows[0] && profileOf(rows[0]), grants: keysOf(rows), roles };
   }
 
   private async loadMembership(userId: string, organizationId: string): Promise<Membership> {

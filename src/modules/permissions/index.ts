@@ -22,6 +22,7 @@ export {
   organizationPermission,
   platformOrOrganizationPermission,
   requirePermission,
+  requirePlatformRole,
   selfOrPermission,
 } from "./access.rules.js";
 export { AccessResolver } from "./access.resolver.js";

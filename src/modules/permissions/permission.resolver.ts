@@ -23,7 +23,8 @@ export class PermissionResolver {
   }
 
   @Mutation(() => Permission, {
-    description: "Needs permissions.update; a new key also needs the caller to hold that key.",
+    description:
+      "Needs permissions.update, and the permission itself; a new key also needs the caller to hold that key.",
   })
   async updatePermission(
     @Arg("id", () => UUID) id: string,
@@ -33,7 +34,9 @@ export class PermissionResolver {
     return ctx.services.permissions.update(await actorOf(ctx), id, input);
   }
 
-  @Mutation(() => Boolean, { description: "Needs permissions.delete. Built-in permissions cannot be deleted." })
+  @Mutation(() => Boolean, {
+    description: "Needs permissions.delete, and the permission itself. Built-in permissions cannot be deleted.",
+  })
   async deletePermission(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
     return ctx.services.permissions.delete(await actorOf(ctx), id);
   }

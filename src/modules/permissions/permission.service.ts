@@ -17,6 +17,11 @@ function checkKey(key: string, path: string): void {
 
 const AUDITED_FIELDS = ["key", "description"] as const;
 
+/** Nobody changes a permission they do not hold: its key or its description is what every holder sees. */
+function requireHolds(actor: Principal, key: string): void {
+  if (!can(actor, key)) throw new ForbiddenError(key, `You do not hold ${key}: you cannot change it`);
+}
+
 /** The permission catalog: built-in keys plus whatever an application defines for itself. */
 export class PermissionService {
   constructor(
@@ -47,17 +52,19 @@ export class PermissionService {
   }
 
   /**
-   * Renaming a key changes what every holder of the old key holds, so the actor must hold the new
-   * key already: otherwise renaming a permission they have into one they lack would be an escalation.
+   * The actor must hold the permission. Renaming a key changes what every holder of the old key holds,
+   * so the actor must hold the new key already: otherwise renaming a permission they have into one they
+   * lack would be an escalation.
    */
   async update(actor: Principal, id: string, input: UpdatePermissionInput): Promise<PermissionRecord> {
     const current = await this.get(id);
+    requireHolds(actor, current.key);
     if (input.key !== undefined && input.key !== current.key) {
       checkKey(input.key, "key");
       if (isCatalogPermission(current.key)) {
         throw new ConflictError(`${current.key} is a built-in permission and keeps its key`, "SYSTEM_PERMISSION");
       }
-      if (!can(actor, input.key)) throw new ForbiddenError(input.key);
+      requireHolds(actor, input.key);
       // Organization roles never carry a platform permission, renamed into one included.
       if (!isOrganizationAssignable(input.key)) {
         const inOrganizations = await this.prisma.rolePermission.count({
@@ -83,8 +90,10 @@ export class PermissionService {
     return permission;
   }
 
+  /** Deleting a permission takes it from every holder: the actor must hold it. */
   async delete(actor: Principal, id: string): Promise<boolean> {
     const current = await this.get(id);
+    requireHolds(actor, current.key);
     if (isCatalogPermission(current.key)) {
       throw new ConflictError(`${current.key} is a built-in permission and cannot be deleted`, "SYSTEM_PERMISSION");
     }

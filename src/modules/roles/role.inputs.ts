@@ -5,10 +5,11 @@ import { UUID } from "../../graphql/scalars.js";
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/;
 const ROLE_NAME_MESSAGE = "must be 1 to 64 letters, digits, spaces or _.:- and start with a letter or digit";
+const UNIQUE_NAME = "Unique among the platform's roles, or the organization's, whatever its case; stored trimmed";
 
 @InputType()
 export class CreateRoleInput {
-  @Field(() => String)
+  @Field(() => String, { description: UNIQUE_NAME })
   @Matches(ROLE_NAME, { message: ROLE_NAME_MESSAGE })
   name!: string;
 
@@ -23,7 +24,7 @@ export class CreateRoleInput {
 
 @InputType()
 export class UpdateRoleInput {
-  @Field(() => String, { nullable: true, description: "System roles keep their name" })
+  @Field(() => String, { nullable: true, description: `${UNIQUE_NAME}. System roles keep their name` })
   @IsOptional()
   @Matches(ROLE_NAME, { message: ROLE_NAME_MESSAGE })
   name?: string;

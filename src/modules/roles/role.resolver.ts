@@ -23,7 +23,9 @@ export class RoleResolver {
     return ctx.services.roles.create(await actorOf(ctx), ctx.services.roles.platform, input);
   }
 
-  @Mutation(() => Role, { description: "Needs roles.update. System roles keep their name." })
+  @Mutation(() => Role, {
+    description: "Needs roles.update, and every permission the role carries. System roles keep their name.",
+  })
   async updateRole(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
@@ -40,7 +42,9 @@ export class RoleResolver {
   }
 
   @Mutation(() => Role, {
-    description: "Replaces the role's permissions. Needs roles.update, and every permission added or removed.",
+    description:
+      "Replaces the role's permissions. Needs roles.update, and every permission the role carries and is given. " +
+      "The admin role keeps its own.",
   })
   async setRolePermissions(
     @Arg("roleId", () => UUID) roleId: string,

@@ -11,6 +11,7 @@ import {
   isOrganizationAssignable,
   organizationGrants,
   type Principal,
+  SystemRole,
 } from "../permissions/index.js";
 import type { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
 
@@ -45,13 +46,19 @@ export interface RoleRealm {
   db: ScopedClient;
 }
 
-/** An organization's owner role keeps every organization permission: nobody can lock the owners out. */
-const FIXED_ROLE = "owner";
+/**
+ * The system role of each realm whose permissions never change: the platform's admin keeps `*`, an
+ * organization's owner every organization permission. Nobody, a full admin included, can lock everyone out.
+ */
+const fixedRoleOf = (realm: RoleRealm): string => (realm.organizationId === null ? SystemRole.ADMIN : "owner");
+
+/** Role names are compared trimmed and case-insensitively (the unique index does the same): stored trimmed. */
+const roleName = (name: string): string => name.trim();
 
 /**
  * Roles and their permissions, in the platform or in one organization. Nobody can hand out what they
- * do not hold: changing a role's permissions, or granting a role, needs the caller to hold every
- * permission concerned, in that realm.
+ * do not hold: granting a role, or changing or deleting one, needs the caller to hold every permission
+ * concerned, in that realm.
  */
 export class RoleService {
   /** The platform's own roles. */
@@ -82,7 +89,7 @@ export class RoleService {
     return realm.db.$transaction(async (tx) => {
       const role = await tx.role.create({
         data: {
-          name: input.name,
+          name: roleName(input.name),
           description: input.description,
           permissions: { create: permissionIds.map((permissionId) => ({ permissionId })) },
         },
@@ -92,20 +99,25 @@ export class RoleService {
     });
   }
 
+  /** Changes a role's name or description; like granting it, this needs every permission it carries. */
   async update(actor: Principal, realm: RoleRealm, id: string, input: UpdateRoleInput): Promise<RoleRecord> {
-    const role = await this.get(realm, id);
-    if (role.isSystem && input.name !== undefined && input.name !== role.name) {
+    const role = await this.requireGrantable(actor, realm, id);
+    const name = input.name ? roleName(input.name) : undefined;
+    if (role.isSystem && name !== undefined && name !== role.name) {
       throw new ConflictError(`${role.name} is a system role and keeps its name`, "SYSTEM_ROLE");
     }
-    return realm.db.$transaction(async (tx) => {
+    const updated = await realm.db.$transaction(async (tx) => {
       const before = await audited(tx, id);
-      const updated = await tx.role.update({
+      const after = await tx.role.update({
         where: { id },
-        data: { name: input.name ?? undefined, description: input.description ?? undefined },
+        data: { name, description: input.description ?? undefined },
       });
       await this.record(tx, actor, realm, "role.updated", id, before);
-      return updated;
+      return after;
     });
+    // Principals carry their role names: a renamed role must not stay cached under its old one.
+    if (name !== undefined && name !== role.name) await this.invalidate(realm);
+    return updated;
   }
 
   /** Deleting a role takes its permissions from every holder: the caller must hold them all. */
@@ -121,7 +133,10 @@ export class RoleService {
     return true;
   }
 
-  /** Replaces the role's permissions; the caller must hold each one added or removed. */
+  /**
+   * Replaces the role's permissions; the caller must hold each one it carries and each one added. The
+   * realm's fixed role (see fixedRoleOf) keeps its own.
+   */
   async setPermissions(
     actor: Principal,
     realm: RoleRealm,
@@ -129,9 +144,6 @@ export class RoleService {
     permissionIds: string[],
   ): Promise<RoleRecord> {
     const role = await this.get(realm, roleId);
-    if (realm.organizationId !== null && role.isSystem && role.name === FIXED_ROLE) {
-      throw new ConflictError("The owner role keeps every organization permission", "SYSTEM_ROLE");
-    }
     const wanted = new Map((await this.permissionsByIds(realm, [...new Set(permissionIds)])).map((p) => [p.id, p.key]));
     await realm.db.$transaction(async (tx) => {
       // Read under the role's lock: two changes at once apply one after the other, none lost.
@@ -144,11 +156,11 @@ export class RoleService {
       );
       const added = [...wanted].filter(([id]) => !current.has(id));
       const removed = [...current].filter(([id]) => !wanted.has(id));
-      this.requireHeld(
-        actor,
-        realm,
-        [...added, ...removed].map(([, key]) => key),
-      );
+      // As for requireGrantable, read under the lock: editing a role needs all it carries, kept ones too.
+      this.requireHeld(actor, realm, [...current.values(), ...wanted.values()]);
+      if (role.isSystem && role.name === fixedRoleOf(realm)) {
+        throw new ConflictError(`The ${role.name} role keeps its permissions`, "SYSTEM_ROLE");
+      }
       await tx.role.update({
         where: { id: roleId },
         data: {
@@ -210,7 +222,10 @@ export class RoleService {
       realm.organizationId === null ? actor.grants : (organizationGrants(actor, realm.organizationId) ?? []);
     const missing = firstMissingGrant(grants, keys);
     if (missing !== undefined)
-      throw new ForbiddenError(missing, `You cannot grant or revoke ${missing}: you do not hold it`);
+      throw new ForbiddenError(
+        missing,
+        `You do not hold ${missing}: you cannot grant it, take it away, or change a role carrying it`,
+      );
   }
 
   private async keysOf(realm: RoleRealm, permissionIds: string[]): Promise<string[]> {

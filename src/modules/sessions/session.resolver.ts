@@ -36,9 +36,20 @@ export class SessionResolver {
     return true;
   }
 
-  @Mutation(() => Int, { description: "Ends every session of the caller. Returns how many ended." })
-  async logoutAll(@Ctx() ctx: Context) {
-    return ctx.services.auth.logoutAll(await actorOf(ctx));
+  @Mutation(() => Int, {
+    description:
+      "Ends every session of the caller. Returns how many ended. With removeLinkedAccounts, every linked " +
+      "provider identity is unlinked too; that needs recent re-authentication (currentPassword or mfaCode " +
+      "here, or a stepUp of this session within 5 minutes).",
+  })
+  async logoutAll(
+    @Arg("removeLinkedAccounts", () => Boolean, { defaultValue: false }) removeLinkedAccounts: boolean,
+    @Arg("currentPassword", () => String, { nullable: true }) _currentPassword: string | undefined,
+    @Arg("mfaCode", () => String, { nullable: true }) _mfaCode: string | undefined,
+    @Ctx() ctx: Context,
+  ) {
+    // The proof arguments are checked by the re-authentication rule, before this runs.
+    return ctx.services.auth.logoutAll(await actorOf(ctx), removeLinkedAccounts);
   }
 
   @Mutation(() => Int, {

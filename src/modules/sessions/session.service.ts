@@ -28,6 +28,7 @@ export type RevokeReason =
   | "reuse_detected"
   | "password_changed"
   | "password_reset"
+  | "mfa_enabled"
   | "user_disabled";
 
 export interface SessionOptions {

@@ -20,7 +20,7 @@ export class UserResolver {
     return ctx.services.users.updateMe((await actorOf(ctx)).userId, input);
   }
 
-  @Query(() => UserPage, { description: "Users, oldest first. Needs users.read." })
+  @Query(() => UserPage, { description: "Users, oldest first. Needs the admin role and users.read." })
   users(
     @Args(() => PageArgs) page: PageArgs,
     @Arg("filter", () => UserFilter, { nullable: true }) filter: UserFilter | undefined,
@@ -61,7 +61,9 @@ export class UserResolver {
     return ctx.services.users.assignRole(await actorOf(ctx), userId, roleId);
   }
 
-  @Mutation(() => User, { description: "Needs users.update, and every permission the role carries." })
+  @Mutation(() => User, {
+    description: "Needs users.update, every permission the role carries, and every permission the user holds.",
+  })
   async removeRole(
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,

@@ -1,10 +1,17 @@
-import { allow } from "graphql-shield";
-import { isAuthenticated, requirePermission, selfOrPermission } from "../permissions/index.js";
+import { allow, and } from "graphql-shield";
+import {
+  isAuthenticated,
+  requirePermission,
+  requirePlatformRole,
+  selfOrPermission,
+  SystemRole,
+} from "../permissions/index.js";
 
 export const userRules = {
   Query: {
     me: isAuthenticated,
-    users: requirePermission("users.read"),
+    // The specification's rule: listing every user takes the admin role as well as users.read.
+    users: and(requirePermission("users.read"), requirePlatformRole(SystemRole.ADMIN)),
     user: requirePermission("users.read"),
   },
   Mutation: {

@@ -156,9 +156,13 @@ export class UserService {
     return user;
   }
 
-  /** Takes a role away; the actor must hold every permission the role carries. Idempotent. */
+  /**
+   * Takes a role away; the actor must hold every permission the role carries, and, as for every change
+   * to another user, every permission the user holds (see requireManageable). Idempotent.
+   */
   async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
     const user = await this.get(userId);
+    await this.requireManageable(actor, userId);
     const role = await this.roles.requireGrantable(actor, this.roles.platform, roleId);
     await this.prisma.$transaction(async (tx) => {
       await lockRow(tx, "users", userId);

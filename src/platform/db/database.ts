@@ -105,13 +105,20 @@ export async function openDatabase(
         ),
       async withSession(fn) {
         const client = await pool.connect();
+        // A checked-out client is no longer the pool's to watch: a crash's "Connection terminated
+        // unexpectedly" would be an unhandled 'error' event, which ends the process. The query in
+        // flight rejects anyway; the broken connection is destroyed, not given back.
+        let broken: Error | undefined;
+        const onError = (error: Error) => void (broken = error);
+        client.on("error", onError);
         try {
           return await fn({
             query: async (sql, params) => (await client.query(sql, params)).rows,
             exec: async (script) => void (await client.query(script)),
           });
         } finally {
-          client.release();
+          client.off("error", onError);
+          client.release(broken);
         }
       },
       async close() {

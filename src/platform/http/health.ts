@@ -28,15 +28,21 @@ function withinTimeout<T>(probe: Promise<T>): Promise<T> {
   return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Whether the request comes from this machine (through a trusted proxy: the client it names). */
+function fromLoopback(ip: string): boolean {
+  return ip === "::1" || /^(::ffff:)?127\./.test(ip);
+}
+
 /**
- * `GET /health/live`: the process answers. `GET /health/ready`: every dependency, each with its
- * status and latency; 503 when a required one is down (or does not answer within 2 s).
+ * `GET /health/live`: the process answers. `GET /health/ready`: its status, 503 when a required
+ * dependency is down (or does not answer within 2 s); asked from this machine, also every dependency
+ * with its status and latency. Which dependency is down is nobody else's business.
  */
 export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]): void {
   // Probes of load balancers and orchestrators are not rate limited.
   const options = { config: { rateLimit: false } };
   app.get("/health/live", options, async () => ({ status: "ok" }));
-  app.get("/health/ready", options, async (_request, reply) => {
+  app.get("/health/ready", options, async (request, reply) => {
     const results = await Promise.all(
       checks.map(async (check) => {
         const started = performance.now();
@@ -54,8 +60,8 @@ export function registerHealthRoutes(app: FastifyInstance, checks: HealthCheck[]
       : down.length > 0
         ? "degraded"
         : "ok";
-    return reply
-      .status(status === "down" ? 503 : 200)
-      .send({ status, checks: Object.fromEntries(results.map(({ check, result }) => [check.name, result])) });
+    reply.status(status === "down" ? 503 : 200);
+    if (!fromLoopback(request.ip)) return reply.send({ status });
+    return reply.send({ status, checks: Object.fromEntries(results.map(({ check, result }) => [check.name, result])) });
   });
 }

@@ -40,7 +40,8 @@ export async function registerHttpRateLimit(
     max: options.max,
     timeWindow: options.windowSeconds * 1000,
     store: storeOver(kv),
-    // The store being down must not take the API down with it.
+    // The store being down must not take the API down with it: without it, requests are not counted
+    // (the store fails fast then). Sign-in has limits of its own that fail closed (graphql/rate-limit.ts).
     skipOnError: true,
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,

@@ -87,6 +87,17 @@ export class Metrics {
     });
   }
 
+  /**
+   * Reports whether the shared store (Redis) answers, 1 or 0, on every scrape. Its outages and
+   * recoveries are also counted as `kafkey_events_total{event="kv.circuit_open"}` and `"kv.circuit_closed"`.
+   */
+  observeStore(available: () => boolean): void {
+    const gauge = this.meter.createObservableGauge("kafkey_kv_available", {
+      description: "Whether the shared store (Redis) answered its last call: 1 or 0",
+    });
+    gauge.addCallback((result) => result.observe(available() ? 1 : 0));
+  }
+
   /** Reports the audit events waiting in the outbox, and the oldest one's age, on every scrape. */
   observeAuditBacklog(read: () => Promise<{ count: number; oldestSeconds: number }>): void {
     const count = this.meter.createObservableGauge("kafkey_audit_outbox_backlog", {

@@ -1,0 +1,83 @@
+/** How a credential mutation proves its caller. */
+export type CredentialProof =
+  /**
+   * `currentPassword` or `mfaCode` in the call, else a step-up of the calling session within the last
+   * five minutes. `when` names a Boolean argument without which the mutation changes no credential.
+   */
+  | { proof: "recent"; when?: string }
+  /** A required argument of the mutation is the proof, and its service checks it. */
+  | { proof: "argument"; argument: string };
+
+/**
+ * Every mutation that adds or removes a way to sign in or to act, and how it proves its caller. A
+ * mutation is in this list or in NON_CREDENTIAL_MUTATIONS (test/reauth.test.ts walks the schema): a new
+ * credential mutation cannot be added without deciding.
+ */
+export const CREDENTIAL_MUTATIONS = {
+  linkAccount: { proof: "recent" },
+  confirmLinkAccount: { proof: "recent" },
+  unlinkAccount: { proof: "recent" },
+  enableTotp: { proof: "recent" },
+  confirmTotp: { proof: "recent" },
+  // Their code is a second factor, checked by the one counted check.
+  disableTotp: { proof: "argument", argument: "code" },
+  regenerateRecoveryCodes: { proof: "argument", argument: "code" },
+  changePassword: { proof: "argument", argument: "currentPassword" },
+  // The mailed token proves the mailbox.
+  resetPassword: { proof: "argument", argument: "token" },
+  logoutAll: { proof: "recent", when: "removeLinkedAccounts" },
+} as const satisfies Record<string, CredentialProof>;
+
+/** The mutations that add or remove no credential, each decided. */
+export const NON_CREDENTIAL_MUTATIONS = [
+  // Signing in, out and up: they use credentials, they do not change them.
+  "signUp",
+  "login",
+  "verifyMfa",
+  "refreshToken",
+  "exchangeOAuthCode",
+  "logout",
+  "revokeSession",
+  "switchOrganization",
+  // Re-authentication itself.
+  "stepUp",
+  "requestReauthenticationCode",
+  // Email verification and the reset request mail only prove or ask; resetPassword is listed above.
+  "verifyEmail",
+  "resendVerificationEmail",
+  "requestPasswordReset",
+  // The account's profile (a display name) and notifications.
+  "updateMe",
+  "markNotificationsRead",
+  // Administration, each behind its own permission.
+  "unlockUser",
+  "updateUser",
+  "deleteUser",
+  "revokeUserSessions",
+  "assignRole",
+  "removeRole",
+  "createRole",
+  "updateRole",
+  "deleteRole",
+  "setRolePermissions",
+  "createPermission",
+  "updatePermission",
+  "deletePermission",
+  // Organizations.
+  "createOrganization",
+  "updateOrganization",
+  "deleteOrganization",
+  "inviteMember",
+  "acceptInvitation",
+  "revokeInvitation",
+  "removeMember",
+  "leaveOrganization",
+  "createOrganizationRole",
+  "updateOrganizationRole",
+  "deleteOrganizationRole",
+  "setOrganizationRolePermissions",
+  "assignOrganizationRole",
+  "unassignOrganizationRole",
+] as const;
+
+export type CredentialMutation = keyof typeof CREDENTIAL_MUTATIONS;
