@@ -17,6 +17,9 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
+/** How long a mail may wait for the SMTP server, step by step. */
+const SMTP_TIMEOUTS_MS = { connection: 5_000, greeting: 5_000, socket: 10_000 };
+
 /** Delivers through the SMTP server at `url` (smtp:// or smtps://, credentials in the URL). */
 export class SmtpMailer implements Mailer {
   readonly kind = "smtp";
@@ -26,7 +29,14 @@ export class SmtpMailer implements Mailer {
     url: string,
     private readonly from: string,
   ) {
-    this.transport = nodemailer.createTransport(url);
+    // Nodemailer's own defaults wait 2 minutes for a connection and 10 for a silent socket: a mail
+    // server that neither answers nor refuses would hold the request that sends the mail that long.
+    this.transport = nodemailer.createTransport({
+      url,
+      connectionTimeout: SMTP_TIMEOUTS_MS.connection,
+      greetingTimeout: SMTP_TIMEOUTS_MS.greeting,
+      socketTimeout: SMTP_TIMEOUTS_MS.socket,
+    });
   }
 
   async send(mail: Mail): Promise<void> {
