@@ -254,8 +254,16 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
   });
   // From here on (the body is parsed), everything the request runs sees its id in the logs.
   const contexts = new WeakMap<object, RequestContext>();
-  http.addHook("preHandler", (request, _reply, done) => {
-    const context: RequestContext = { requestId: request.id, ...clientOf(request) };
+  http.addHook("preHandler", (request, reply, done) => {
+    const context: RequestContext = {
+      requestId: request.id,
+      ...clientOf(request),
+      deadline: Date.now() + config.requestTimeoutMs,
+    };
+    // A client that goes before its answer is written waits for nothing more: its work stops.
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) context.abandoned = true;
+    });
     contexts.set(request, context);
     runWithRequestContext(context, done);
   });

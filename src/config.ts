@@ -18,6 +18,11 @@ export interface Config {
   workers: number;
   /** Largest request body accepted, in bytes. @default 102400 */
   bodyLimitBytes: number;
+  /**
+   * How long a request may take: past it (or once its client has gone) it sends no more database
+   * statements, so work nobody waits for stops rather than commits unseen. @default 10000
+   */
+  requestTimeoutMs: number;
   /** GraphQL subscriptions over WebSocket on /graphql. */
   websocket: {
     /** @default 65536 */
@@ -188,6 +193,7 @@ export const CONFIG_VARIABLES = [
   "LOG_LEVEL",
   "KAFKEY_TRUST_PROXY",
   "KAFKEY_BODY_LIMIT_BYTES",
+  "KAFKEY_REQUEST_TIMEOUT_MS",
   "KAFKEY_DATA_DIR",
   "KAFKEY_MIGRATE_ON_START",
   "DATABASE_URL",
@@ -463,6 +469,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: bool(env, "KAFKEY_TRUST_PROXY", false),
     workers,
     bodyLimitBytes: int(env, "KAFKEY_BODY_LIMIT_BYTES", 102_400, 1024),
+    requestTimeoutMs: int(env, "KAFKEY_REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     websocket: {
       maxPayloadBytes: int(env, "KAFKEY_WS_MAX_PAYLOAD_BYTES", 65_536, 1024),
       keepAliveMs: int(env, "KAFKEY_WS_KEEPALIVE_MS", 12_000, 1000),

@@ -104,6 +104,38 @@ describe("account lockout", () => {
   });
 });
 
+// Regression: every admitted attempt counted toward the thresholds, right passwords too: after 50
+// sign-ins from one address (an office, a carrier's NAT) nobody there could sign in.
+describe("right passwords", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({
+      env: {
+        KAFKEY_LOCKOUT_THRESHOLD: "3",
+        KAFKEY_LOCKOUT_IP_THRESHOLD: "3",
+        KAFKEY_REQUIRE_VERIFIED_EMAIL: "true",
+      },
+    });
+  });
+  afterAll(() => server.close());
+
+  it("do not count toward the address's lock, however many users sign in from it", async () => {
+    const admin = { email: "admin@kafkey.test", password: "admin-password-for-tests" };
+    for (let i = 0; i < 5; i++) {
+      expect((await server.gql(LOGIN, { e: admin.email, p: admin.password })).data!.login.accessToken).toBeTruthy();
+    }
+  });
+
+  it("of an account that cannot sign in yet (unverified email) do not count toward its lock", async () => {
+    const email = `waiting-${Date.now()}@example.com`;
+    await server.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { emailVerificationRequired } }`, {
+      input: { email, password: PASSWORD, displayName: "Waiting" },
+    });
+    for (let i = 0; i < 5; i++)
+      expect(codeOf(await server.gql(LOGIN, { e: email, p: PASSWORD }))).toBe("EMAIL_NOT_VERIFIED");
+  });
+});
+
 describe("account locks outlive the shared store", () => {
   let server: TestServer;
   beforeAll(async () => {

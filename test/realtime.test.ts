@@ -134,6 +134,19 @@ describe("a subscription whose session ends", () => {
     expect((await a.gql(`mutation { logout }`, {}, signedIn.accessToken)).errors).toBeUndefined();
     expect(await connection.closed).toBe(4403);
   });
+
+  // Regression: deleting a user took their sessions by cascade, announcing nothing: their sockets stayed open.
+  it("closes with 4403 when its user is deleted", async () => {
+    const user = await a.signUp("deleted");
+    const connection = connect(b, bearer(user));
+    const quiet = listen(connection, SECURITY_EVENTS);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(quiet.state.errors).toBeUndefined();
+    const admin = await a.loginAdmin();
+    const deleted = await a.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: user.id }, admin.accessToken);
+    expect(deleted.errors).toBeUndefined();
+    expect(await connection.closed).toBe(4403);
+  });
 });
 
 describe("who may subscribe", () => {

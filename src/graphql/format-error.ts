@@ -4,7 +4,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import { ArgumentValidationError } from "type-graphql";
 import type { ValidationError } from "class-validator";
 import type { Logger } from "../platform/observability/logger.js";
-import { currentRequestContext } from "../platform/observability/request-context.js";
+import { currentRequestContext, RequestAbandonedError } from "../platform/observability/request-context.js";
 import { OutOfScopeError } from "../platform/db/scoped.js";
 import { StoreUnavailableError } from "../platform/kv/kv.js";
 import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "./errors.js";
@@ -112,6 +112,15 @@ function formatErrorOf(log: Logger) {
       // A bug that the scope caught: the caller sees what is true from inside its organization.
       log.error("query outside the organization's scope", { error: original, path });
       return { message: "Not found", locations, path, extensions: { code: ErrorCode.NOT_FOUND, requestId } };
+    }
+    if (original instanceof RequestAbandonedError) {
+      log.warn("request stopped", { event: "request.abandoned", reason: original.message, path });
+      return {
+        message: "The request took too long and was stopped; nothing more was done",
+        locations,
+        path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
+      };
     }
     if (original instanceof StoreUnavailableError) {
       log.warn("shared store unavailable", { event: "kv.unavailable", error: original.message, path });

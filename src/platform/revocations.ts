@@ -140,16 +140,29 @@ export class Revocations {
   }
 
   private heard(payload: string): void {
-    for (const entry of payload.split(",")) {
+    const entries = payload.split(",").flatMap((entry) => {
       const split = entry.indexOf(":");
-      if (split > 0) this.forget(entry.slice(0, split), entry.slice(split + 1));
-    }
+      return split > 0 ? [[entry.slice(0, split), entry.slice(split + 1)] as const] : [];
+    });
+    // Every id is forgotten before any listener runs: one that fails cannot leave the rest cached.
+    for (const [kind, id] of entries) this.forget(kind, id, false);
+    for (const [kind, id] of entries) this.tell(kind, id);
   }
 
-  private forget(kind: CredentialKind, id: string): void {
+  private forget(kind: CredentialKind, id: string, tell = true): void {
     this.generation++;
     this.owners.delete(cacheKey(kind, id));
-    for (const listener of this.listeners) listener(kind, id);
+    if (tell) this.tell(kind, id);
+  }
+
+  private tell(kind: CredentialKind, id: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(kind, id);
+      } catch (error) {
+        this.log.error("revocation listener failed", { event: "revocation.listener_failed", kind, error });
+      }
+    }
   }
 
   private flush(): void {

@@ -246,6 +246,14 @@ export class AuthService {
       await this.deps.audit.record(signIn("auth.login_failed", email, user?.id ?? null, "failure"));
       throw invalidCredentials();
     }
+    // The password was right: whatever stops the sign-in now, this was no guess.
+    if (
+      user.status !== "active" ||
+      (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) ||
+      this.deps.mfa.isEnabled(user)
+    ) {
+      await lockout.withdrawn(attempt);
+    }
     if (user.status !== "active") {
       log.warn("login refused: account disabled", { event: "auth.login_disabled", userId: user.id, ip: client.ip });
       await this.deps.audit.record(signIn("auth.login_disabled", email, user.id, "failure"));
@@ -260,11 +268,11 @@ export class AuthService {
       await this.deps.access.invalidateUser(user.id);
     }
     if (this.deps.mfa.isEnabled(user)) {
-      // Failures are not cleared yet: a right password must not reset the count of wrong codes.
+      // Failures are not cleared: a right password must not reset the count of wrong codes.
       log.info("login: second factor required", { event: "auth.mfa_challenge", userId: user.id, ip: client.ip });
       return this.challenge(user);
     }
-    await lockout.succeeded(email);
+    await lockout.succeeded(attempt);
     log.info("login succeeded", { event: "auth.login", userId: user.id, ip: client.ip });
     return this.signedIn(user, client);
   }
@@ -296,7 +304,7 @@ export class AuthService {
     // A password reset since the challenge was made voids it.
     if (user.securityStamp !== stamp) throw invalid();
     if (user.status !== "active") throw new AccountDisabledError();
-    await lockout.succeeded(email);
+    await lockout.succeeded(attempt);
     log.info("login succeeded", { event: "auth.login", userId, ip: client.ip, mfa: true });
     return this.signedIn(user, client);
   }
@@ -418,7 +426,7 @@ export class AuthService {
       await this.deps.audit.record({ ...onOwnAccount("auth.password_change_failed", user), outcome: "failure" });
       throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
     }
-    await lockout.succeeded(user.email);
+    await lockout.succeeded(attempt);
     const problems = checkPasswordPolicy(next, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
     const passwordHash = await passwords.hash(next);

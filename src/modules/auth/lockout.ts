@@ -67,9 +67,27 @@ export class Lockout {
     if (attempt.ipCount >= this.options.ipThreshold) await this.lockIp(attempt.ip);
   }
 
-  /** The attempt succeeded: the account's count starts again (not its repeat level). */
-  async succeeded(email: string): Promise<void> {
-    await this.kv.delete(`lockout:failures:account:${keyDigest(email)}`);
+  /**
+   * The attempt succeeded: the account's count starts again (not its repeat level), and the IP's
+   * count gives the attempt back (only failures may lock an address that many users share).
+   */
+  async succeeded(attempt: Attempt): Promise<void> {
+    await Promise.all([
+      this.kv.delete(`lockout:failures:account:${keyDigest(attempt.email)}`),
+      this.kv.increment(`lockout:failures:ip:${attempt.ip}`, this.options.seconds * 1000, -1),
+    ]);
+  }
+
+  /**
+   * The attempt's password was right, but it did not sign in yet (a second factor is due, the email is
+   * unverified, the account disabled): the attempt is given back, and the count of wrong ones kept.
+   */
+  async withdrawn(attempt: Attempt): Promise<void> {
+    const windowMs = this.options.seconds * 1000;
+    await Promise.all([
+      this.kv.increment(`lockout:failures:account:${keyDigest(attempt.email)}`, windowMs, -1),
+      this.kv.increment(`lockout:failures:ip:${attempt.ip}`, windowMs, -1),
+    ]);
   }
 
   async unlock(email: string): Promise<void> {
@@ -86,17 +104,21 @@ export class Lockout {
     const account = keyDigest(attempt.email);
     const windowMs = this.options.seconds * 1000;
     const now = new Date();
+    // The level lives a day past the end of the lock it set, so a day-long lock still escalates.
     const dayLater = new Date(now.getTime() + DAY_MS);
     const [lock] = await this.prisma.$queryRaw<{ level: number }[]>`
       INSERT INTO "account_locks" AS l ("account", "locked_until", "level", "level_expires_at")
-      VALUES (${account}, ${new Date(now.getTime() + windowMs)}, 1, ${dayLater})
+      VALUES (${account}, ${new Date(now.getTime() + windowMs)}, 1, ${new Date(dayLater.getTime() + windowMs)})
       ON CONFLICT ("account") DO UPDATE SET
         "level" = CASE WHEN l."level_expires_at" > ${now} THEN l."level" + 1 ELSE 1 END,
         "locked_until" = ${now}::timestamptz + LEAST(
           ${windowMs}::float8 * power(2, CASE WHEN l."level_expires_at" > ${now} THEN l."level" ELSE 0 END),
           ${DAY_MS}::float8
         ) * interval '1 millisecond',
-        "level_expires_at" = ${dayLater}
+        "level_expires_at" = ${dayLater}::timestamptz + LEAST(
+          ${windowMs}::float8 * power(2, CASE WHEN l."level_expires_at" > ${now} THEN l."level" ELSE 0 END),
+          ${DAY_MS}::float8
+        ) * interval '1 millisecond'
       WHERE l."locked_until" <= ${now}
       RETURNING l."level"`;
     // The count is left to run out with its window (before the lock does): deleting it would let

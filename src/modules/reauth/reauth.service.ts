@@ -131,7 +131,7 @@ export class ReauthService {
         await this.deps.audit.record({ ...onOwnAccount("auth.reauth_failed", user), outcome: "failure" });
         return wrong({ path: "currentPassword", message: "is not the current password" });
       }
-      await lockout.succeeded(user.email);
+      await lockout.succeeded(attempt);
     } else if (proof.mfaCode) {
       // The one counted check of every second-factor code.
       if (!(await mfa.check(userId, proof.mfaCode))) {

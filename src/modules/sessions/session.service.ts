@@ -29,7 +29,8 @@ export type RevokeReason =
   | "password_changed"
   | "password_reset"
   | "mfa_enabled"
-  | "user_disabled";
+  | "user_disabled"
+  | "user_deleted";
 
 export interface SessionOptions {
   refreshTokenTtlSeconds: number;

@@ -128,13 +128,17 @@ export class UserService {
 
   async delete(actor: Principal, id: string): Promise<boolean> {
     await this.requireManageable(actor, id);
-    await this.prisma.$transaction(async (tx) => {
+    const ended = await this.prisma.$transaction(async (tx) => {
       await this.keepAnAdmin(tx, id);
+      // Ended (and announced) before the rows go with the user: open sockets close at once.
+      const ended = await this.sessions.revokeAllIn(tx, id, "user_deleted");
       const before = await tx.user.delete({ where: { id } });
       const changes = changesBetween(before, null, AUDITED_FIELDS);
       await this.audit.record({ action: "user.deleted", actor: asActor(actor), target: userTarget(id), changes }, tx);
+      return ended;
     });
     await this.access.invalidateUser(id);
+    await this.sessions.ended(ended);
     return true;
   }
 

@@ -7,6 +7,7 @@ import type { PrismaPGlite } from "pglite-prisma-adapter";
 import { type Prisma, PrismaClient } from "../../generated/prisma/client.js";
 import type { Config } from "../../config.js";
 import type { Logger } from "../observability/logger.js";
+import { refuseAbandonedRequest } from "../observability/request-context.js";
 import { type ListenHandlers, type Listening, listenPglite, listenPostgres } from "./listener.js";
 
 export { Prisma, PrismaClient } from "../../generated/prisma/client.js";
@@ -54,11 +55,25 @@ export async function lockRow(
   await tx.$queryRawUnsafe(`SELECT 1 FROM "${table}" WHERE "id" = $1::uuid FOR UPDATE`, id);
 }
 
-function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: QueryListener): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter });
+/** A client that tells `onQuery` of every statement it sends. */
+function countingClient(adapter: PrismaPg | PrismaPGlite, onQuery: QueryListener): PrismaClient {
   const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
   client.$on("query", (event) => onQuery(event.query));
   return client;
+}
+
+function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: QueryListener): PrismaClient {
+  const client = onQuery ? countingClient(adapter, onQuery) : new PrismaClient({ adapter });
+  // A request past its deadline, or whose client has gone, sends no further statement (inside a
+  // transaction too, which then rolls back): its work stops rather than commits unseen.
+  return client.$extends({
+    query: {
+      $allOperations({ args, query }) {
+        refuseAbandonedRequest();
+        return query(args);
+      },
+    },
+  }) as unknown as PrismaClient;
 }
 
 /**
@@ -98,6 +113,7 @@ export async function openDatabase(
             application_name: "kafkey-listen",
             // TCP keep-alive notices a connection cut without a reset; notifications missed meanwhile are flushed.
             keepAlive: true,
+            keepAliveInitialDelayMillis: 10_000,
           },
           channel,
           handlers,

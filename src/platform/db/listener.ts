@@ -48,6 +48,9 @@ export function listenPostgres(
       connected = false;
       handlers.onDisconnected();
       log.warn("database notifications interrupted", { event: "db.listen_lost", channel, error });
+    } else if (retryMs === RETRY_MIN_MS) {
+      // Never connected (or just lost again): said once per outage, not once per retry.
+      log.warn("database notifications unavailable", { event: "db.listen_failed", channel, error });
     }
     if (!closed) {
       timer = setTimeout(open, retryMs);

@@ -12,6 +12,28 @@ export interface RequestContext {
   userAgent?: string;
   /** The GraphQL operation's name, once it is known. */
   operationName?: string;
+  /** Epoch ms past which the request sends no more database statements. */
+  deadline?: number;
+  /** Set when the client went before its answer was written. */
+  abandoned?: boolean;
+}
+
+/** The request ran past its deadline, or its client has gone: what it had not done yet is not done. */
+export class RequestAbandonedError extends Error {
+  override readonly name = "RequestAbandonedError";
+}
+
+/**
+ * Throws RequestAbandonedError when the request being served ran past its deadline or lost its client;
+ * outside a request (background work), never.
+ */
+export function refuseAbandonedRequest(): void {
+  const context = storage.getStore();
+  if (context === undefined) return;
+  if (context.abandoned) throw new RequestAbandonedError("the client went before its answer");
+  if (context.deadline !== undefined && Date.now() > context.deadline) {
+    throw new RequestAbandonedError("the request ran past its deadline");
+  }
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
