@@ -190,13 +190,10 @@ describe("social sign-in", () => {
   });
 
   it("answers mfaRequired for an account with two-factor authentication", async () => {
-    const email = person("secure");
-    const user = await server.gql(
-      `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { id } } }`,
-      { input: { email, password: PASSWORD, displayName: "Secure" } },
-    );
-    const token = user.data!.signUp.accessToken;
-    await server.app.db.prisma.user.update({ where: { email }, data: { emailVerifiedAt: new Date() } });
+    person("secure");
+    const user = await verifiedUser("secure");
+    expect((await linkTo(user, "GOOGLE")).errors).toBeUndefined();
+    const token = user.accessToken;
     const setup = await server.gql(
       `mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`,
       { p: PASSWORD },
@@ -335,6 +332,19 @@ describe("refused sign-ins", () => {
       input: { email, password: PASSWORD, displayName: "Squatter" },
     });
     expect((await signInWith("google")).searchParams.get("error")).toBe("ACCOUNT_EXISTS_UNVERIFIED");
+    expect(await server.app.db.prisma.socialAccount.count({ where: { email } })).toBe(0);
+  });
+
+  // Regression: a squatter signed up with the owner's address and a password; the owner clicked the
+  // verification mail; the owner's Google sign-in then joined the squatter's account by email, and the
+  // squatter's password and sessions went on working in it.
+  it("does not join an account that has a password, even a verified one: its owner links from it", async () => {
+    const email = person("clicked");
+    await server.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`, {
+      input: { email, password: PASSWORD, displayName: "Squatter" },
+    });
+    await server.app.db.prisma.user.update({ where: { email }, data: { emailVerifiedAt: new Date() } }); // the click
+    expect((await signInWith("google")).searchParams.get("error")).toBe("ACCOUNT_EXISTS");
     expect(await server.app.db.prisma.socialAccount.count({ where: { email } })).toBe(0);
   });
 
@@ -559,6 +569,18 @@ describe("account pre-hijacking", () => {
       "UNAUTHENTICATED",
     );
     expect(await linkedProviders({ ...user, accessToken: token })).toEqual([]);
+  });
+
+  // Regression: the one-time code of a social sign-in made just before a reset still opened a session
+  // after the reset had removed the identity and ended every session.
+  it("voids a social sign-in code issued before a password reset", async () => {
+    person("code-before-reset");
+    const user = await verifiedUser("code-before-reset");
+    expect((await linkTo(user, "GOOGLE")).errors).toBeUndefined();
+    const code = (await signInWith("google")).searchParams.get("code")!;
+    expect(code).toBeTruthy();
+    await resetByMail(user.email, NEW_PASSWORD);
+    expect(codeOf(await exchange(code))).toBe("UNAUTHENTICATED");
   });
 
   it("signs in through a linked identity only to an account whose email is verified, or one made with it", async () => {

@@ -19,6 +19,13 @@ export const OAuthErrorCode = {
    */
   ACCOUNT_EXISTS_UNVERIFIED: "ACCOUNT_EXISTS_UNVERIFIED",
   /**
+   * An account with this email exists and signs in with a password or a second factor: its owner signs
+   * in with those and links the identity (`linkAccount`). Joined by email alone, whoever set that
+   * password (someone who signed up with this address before its owner, whose verification mail the
+   * owner then clicked) would share the account.
+   */
+  ACCOUNT_EXISTS: "ACCOUNT_EXISTS",
+  /**
    * The identity is linked to an account whose email is not verified, and the account was not made
    * with it: it may have been linked by someone who signed up with another person's address.
    */

@@ -42,6 +42,13 @@ interface PendingFlow {
   linkStamp?: string;
 }
 
+/** A successful sign-in's one-time code: whom it signs in, through which identity, under which stamp. */
+interface PendingSignIn {
+  userId: string;
+  socialAccountId: string;
+  stamp: string;
+}
+
 /** Whom a link URL links to, and under which security stamp. */
 interface LinkRequest {
   userId: string;
@@ -210,12 +217,9 @@ export class OAuthService {
         await this.deps.kv.set(linkCodeKey(code), JSON.stringify(pending), CODE_MS);
         return back({ link_code: code });
       }
-      const account = await this.signInAccount(provider.name, identity);
-      await this.deps.kv.set(
-        codeKey(code),
-        JSON.stringify({ userId: account.userId, socialAccountId: account.id }),
-        CODE_MS,
-      );
+      const { account, stamp } = await this.signInAccount(provider.name, identity);
+      const signIn: PendingSignIn = { userId: account.userId, socialAccountId: account.id, stamp };
+      await this.deps.kv.set(codeKey(code), JSON.stringify(signIn), CODE_MS);
       return back({ code });
     } catch (error) {
       const code = error instanceof OAuthFlowError ? error.code : "PROVIDER_ERROR";
@@ -269,7 +273,13 @@ export class OAuthService {
     if (code.length > MAX_TOKEN_LENGTH) throw invalidCode();
     const raw = await this.deps.kv.take(codeKey(code));
     if (!raw) throw invalidCode();
-    const { userId, socialAccountId } = JSON.parse(raw) as { userId: string; socialAccountId: string };
+    const { userId, socialAccountId, stamp } = JSON.parse(raw) as PendingSignIn;
+    // A password reset since the callback (which removes the identity) voids its code.
+    const still = await this.deps.prisma.socialAccount.findFirst({
+      where: { id: socialAccountId, userId, user: { securityStamp: stamp } },
+      select: { id: true },
+    });
+    if (!still) throw invalidCode();
     return this.deps.auth.externalLogin(userId, { socialAccountId }, client);
   }
 
@@ -380,7 +390,10 @@ export class OAuthService {
    * The user this identity signs in as: already linked, joined by a verified email, or new. Two
    * callbacks of one new identity at once: the second finds what the first created.
    */
-  private async signInAccount(provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
+  private async signInAccount(
+    provider: ProviderName,
+    identity: ExternalIdentity,
+  ): Promise<{ account: SocialAccount; stamp: string }> {
     let account: SocialAccount;
     try {
       account = await this.resolveAccount(provider, identity);
@@ -390,7 +403,7 @@ export class OAuthService {
     }
     const user = await this.deps.prisma.user.findUniqueOrThrow({
       where: { id: account.userId },
-      select: { status: true, emailVerifiedAt: true },
+      select: { status: true, emailVerifiedAt: true, securityStamp: true },
     });
     if (user.status !== "active") throw new OAuthFlowError("ACCOUNT_DISABLED", "the account is disabled");
     // An identity linked while nobody had proved the account's address may be a squatter's: it signs
@@ -398,7 +411,7 @@ export class OAuthService {
     if (!user.emailVerifiedAt && !account.signedUpWith) {
       throw new OAuthFlowError("ACCOUNT_EMAIL_UNVERIFIED", "identity linked to an account with an unverified email");
     }
-    return account;
+    return { account, stamp: user.securityStamp };
   }
 
   private async resolveAccount(provider: ProviderName, identity: ExternalIdentity): Promise<SocialAccount> {
@@ -418,6 +431,12 @@ export class OAuthService {
       // The account-takeover hole: joining on an email either side has not verified.
       if (!identity.emailVerified || !existing.emailVerifiedAt) {
         throw new OAuthFlowError("ACCOUNT_EXISTS_UNVERIFIED", "an account has this email, unverified on one side");
+      }
+      // Only an account that signs in through providers alone is joined by a verified email: a verified
+      // address does not prove who set an account's password (a squatter whose verification mail the
+      // owner clicked), so such an account is linked by signing in to it.
+      if (existing.passwordHash || existing.totpEnabledAt) {
+        throw new OAuthFlowError("ACCOUNT_EXISTS", "an account with this email signs in with a password: link from it");
       }
       return this.link(existing.id, provider, identity);
     }
