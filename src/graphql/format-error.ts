@@ -113,23 +113,19 @@ function formatErrorOf(log: Logger) {
       log.error("query outside the organization's scope", { error: original, path });
       return { message: "Not found", locations, path, extensions: { code: ErrorCode.NOT_FOUND, requestId } };
     }
+    const unavailable = (message: string): GraphQLFormattedError => ({
+      message,
+      locations,
+      path,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
+    });
     if (original instanceof RequestAbandonedError) {
       log.warn("request stopped", { event: "request.abandoned", reason: original.message, path });
-      return {
-        message: "The request took too long and was stopped; nothing more was done",
-        locations,
-        path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
-      };
+      return unavailable("The request took too long and was stopped; nothing more was done");
     }
     if (original instanceof StoreUnavailableError) {
       log.warn("shared store unavailable", { event: "kv.unavailable", error: original.message, path });
-      return {
-        message: "The service is temporarily unavailable; try again shortly",
-        locations,
-        path,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, requestId },
-      };
+      return unavailable("The service is temporarily unavailable; try again shortly");
     }
     const mapped = isPrismaKnownError(original) ? fromPrisma(original) : undefined;
     if (mapped) return { message: mapped.message, locations, path, extensions: { ...mapped.extensions, requestId } };

@@ -419,14 +419,13 @@ export class AuthService {
   ) {
     const { prisma, passwords, lockout, log } = this.deps;
     const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
-    const attempt = await lockout.admit(user.email, client.ip);
-    if (!attempt) throw invalidCredentials();
-    if (!(await passwords.verify(user.passwordHash, current))) {
-      await lockout.failed(attempt, user.id);
+    const right = await lockout.counted(user.email, client.ip, user.id, () =>
+      passwords.verify(user.passwordHash, current),
+    );
+    if (!right) {
       await this.deps.audit.record({ ...onOwnAccount("auth.password_change_failed", user), outcome: "failure" });
       throw new BadUserInputError([{ path: "currentPassword", message: "is not the current password" }]);
     }
-    await lockout.succeeded(attempt);
     const problems = checkPasswordPolicy(next, user.email, "newPassword");
     if (problems.length > 0) throw new BadUserInputError(problems);
     const passwordHash = await passwords.hash(next);

@@ -59,6 +59,22 @@ export class Lockout {
   }
 
   /**
+   * Runs `check` (a password or code of a signed-in user) as one counted attempt: refused unchecked
+   * while locked or over the threshold, then recorded as failed or succeeded.
+   * @returns whether it was admitted and passed.
+   */
+  async counted(email: string, ip: string, userId: string, check: () => Promise<boolean>): Promise<boolean> {
+    const attempt = await this.admit(email, ip);
+    if (!attempt) return false;
+    if (!(await check())) {
+      await this.failed(attempt, userId);
+      return false;
+    }
+    await this.succeeded(attempt);
+    return true;
+  }
+
+  /**
    * The attempt's password or code was wrong: the one that reached the threshold locks.
    * @param userId the account's user, when the email names one (for the audit trail).
    */

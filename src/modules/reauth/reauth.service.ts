@@ -123,15 +123,15 @@ export class ReauthService {
     const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (proof.currentPassword) {
       // Guesses through a stolen token count toward the account's lockout, as at login.
-      const attempt = await lockout.admit(user.email, client.ip);
-      const right = attempt !== null && (await passwords.verify(user.passwordHash, proof.currentPassword));
-      if (!right || !user.passwordHash) {
-        if (attempt) await lockout.failed(attempt, user.id);
+      const password = proof.currentPassword;
+      const right = await lockout.counted(user.email, client.ip, user.id, () =>
+        passwords.verify(user.passwordHash, password),
+      );
+      if (!right) {
         log.warn("re-authentication refused", { event: "auth.reauth_failed", userId, method: "password" });
         await this.deps.audit.record({ ...onOwnAccount("auth.reauth_failed", user), outcome: "failure" });
         return wrong({ path: "currentPassword", message: "is not the current password" });
       }
-      await lockout.succeeded(attempt);
     } else if (proof.mfaCode) {
       // The one counted check of every second-factor code.
       if (!(await mfa.check(userId, proof.mfaCode))) {
