@@ -2,10 +2,11 @@
 import "reflect-metadata";
 import fs from "node:fs";
 import path from "node:path";
+import { RESOLVERS } from "../src/api.js";
 import { buildGraphQLSchema, printGraphQLSchema } from "../src/graphql/schema.js";
 
 const file = path.resolve(import.meta.dirname, "../schema.graphql");
-const printed = printGraphQLSchema(await buildGraphQLSchema());
+const printed = printGraphQLSchema(await buildGraphQLSchema(RESOLVERS));
 
 if (process.argv.includes("--check")) {
   const committed = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";

@@ -9,9 +9,10 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { RESOLVERS, RULES, resolverInstances } from "./api.js";
 import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
-import { contextFactory, type Context, requestInfo, type Services } from "./graphql/context.js";
+import { contextFactory, type Context, requestInfo } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
 import { checkInputs } from "./graphql/input-check.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
@@ -20,26 +21,9 @@ import { registerWebSockets } from "./graphql/websocket.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
-import {
-  AccessTokens,
-  AccountEmailService,
-  AuthService,
-  type CreatedAdmin,
-  ensureFirstAdmin,
-  Lockout,
-  OneTimeTokens,
-  Passwords,
-} from "./modules/auth/index.js";
-import { AuditService } from "./modules/audit/index.js";
-import { MfaService } from "./modules/mfa/index.js";
+import { AccessTokens, type CreatedAdmin, ensureFirstAdmin } from "./modules/auth/index.js";
 import { NotificationService } from "./modules/notifications/index.js";
-import { MemberService, OrganizationService } from "./modules/organizations/index.js";
-import { configuredProviders, OAuthService, registerOAuthRoutes } from "./modules/oauth/index.js";
-import { ReauthService } from "./modules/reauth/index.js";
-import { AccessService, PermissionService } from "./modules/permissions/index.js";
-import { RoleService } from "./modules/roles/index.js";
-import { SessionService } from "./modules/sessions/index.js";
-import { UserService } from "./modules/users/index.js";
+import { registerOAuthRoutes } from "./modules/oauth/index.js";
 import type { AuditSink } from "./platform/audit/audit-event.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
 import { AuditDispatcher } from "./platform/audit/dispatcher.js";
@@ -62,9 +46,11 @@ import { EventCounter, Metrics } from "./platform/observability/metrics.js";
 import { type RequestContext, runWithRequestContext } from "./platform/observability/request-context.js";
 import { ErrorReporter } from "./platform/observability/error-reporter.js";
 import { tagActiveSpan } from "./platform/observability/tracing.js";
+import { Lifecycle } from "./platform/lifecycle.js";
 import { Revocations } from "./platform/revocations.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { settleWithin } from "./platform/settle-within.js";
+import { buildServices } from "./services.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
 /** How long a shutdown waits for the requests still running: inside Docker's default 10 s grace. */
@@ -96,110 +82,6 @@ export interface AppOptions {
   onQuery?: QueryListener;
   /** More checks for `/health/ready` (main.ts: a cluster's workers). */
   readiness?: HealthCheck[];
-}
-
-interface Parts {
-  config: Config;
-  db: Database;
-  kv: KeyValueStore;
-  tokens: AccessTokens;
-  revocations: Revocations;
-  mailer: Mailer;
-  box: SecretBox;
-  metrics: Metrics;
-  audit: AuditTrail;
-  auditSink: AuditSink;
-  scoped: ScopedClients;
-  notifications: NotificationService;
-  log: Logger;
-}
-
-function buildServices(parts: Parts): Services {
-  const { config, db, kv, tokens, revocations, mailer, box, metrics, audit, scoped, log } = parts;
-  const { prisma } = db;
-  const access = new AccessService(prisma, kv, config.permissionCache, metrics);
-  const roles = new RoleService(prisma, scoped.of(null), access, audit);
-  const sessions = new SessionService(
-    prisma,
-    revocations,
-    { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, reuseGraceSeconds: config.refreshReuseGraceSeconds },
-    audit,
-    log,
-  );
-  const passwords = new Passwords(config.argon2);
-  const lockout = new Lockout(prisma, kv, config.lockout, audit, log);
-  const accountEmail = new AccountEmailService({
-    prisma,
-    tokens: new OneTimeTokens(prisma),
-    mailer,
-    passwords,
-    sessions,
-    lockout,
-    audit,
-    access,
-    appUrl: config.appUrl,
-    log,
-  });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, audit, access, log, sessions);
-  const members = new MemberService({
-    prisma,
-    scoped,
-    access,
-    roles,
-    sessions,
-    mailer,
-    audit,
-    appUrl: config.appUrl,
-    log,
-  });
-  const auth = new AuthService({
-    prisma,
-    passwords,
-    tokens,
-    sessions,
-    lockout,
-    accountEmail,
-    mfa,
-    kv,
-    audit,
-    access,
-    invitations: members,
-    requireVerifiedEmail: config.requireVerifiedEmail,
-    log,
-  });
-  return {
-    audit: new AuditService(parts.auditSink),
-    access,
-    roles,
-    sessions,
-    accountEmail,
-    mfa,
-    reauth: new ReauthService({ prisma, kv, passwords, lockout, mfa, mailer, audit, appUrl: config.appUrl, log }),
-    auth,
-    oauth: new OAuthService({
-      prisma,
-      kv,
-      providers: configuredProviders(config.oauth),
-      auth,
-      audit,
-      mailer,
-      appUrl: config.appUrl,
-      redirectAllowlist: config.oauth.redirectAllowlist,
-      log,
-    }),
-    users: new UserService(prisma, access, roles, sessions, audit),
-    organizations: new OrganizationService({
-      prisma,
-      access,
-      sessions,
-      tokens,
-      audit,
-      creation: config.organizationCreation,
-    }),
-    members,
-    notifications: parts.notifications,
-    permissions: new PermissionService(prisma, access, audit),
-  };
 }
 
 function openMailer(config: Config, log: Logger): Mailer {
@@ -292,129 +174,190 @@ function buildHttpServer(config: Config, log: Logger, metrics: Metrics): Fastify
   return http;
 }
 
-/** Wires every part together: the one place that decides which implementation runs. */
+/**
+ * Opens every part and serves them over HTTP. Each part is registered with the lifecycle as it opens,
+ * so that closing (a shutdown, or a start-up that fails at any point) closes all of them in reverse.
+ */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  const db = options.db ?? (await openDatabase(config, options.onQuery));
-  const kv = options.kv ?? openStore(config, log);
-  const mailer = openMailer(config, log);
-  const metrics = new Metrics();
+  const life = new Lifecycle(log);
+  try {
+    return await openApp(config, options, log, life);
+  } catch (error) {
+    await life.close();
+    throw error;
+  }
+}
+
+async function openApp(config: Config, options: AppOptions, log: Logger, life: Lifecycle): Promise<App> {
+  const db = life.opened("database", options.db ?? (await openDatabase(config, options.onQuery)), (d) => d.close());
+  const kv = life.opened("store", options.kv ?? openStore(config, log), (store) => store.close());
+  const mailer = life.opened("mailer", openMailer(config, log), (m) => m.close());
+  const metrics = life.opened("metrics", new Metrics(), (m) => m.shutdown());
   log.add(new EventCounter(metrics));
-  const reporter = config.sentry.dsn
-    ? await ErrorReporter.create({ dsn: config.sentry.dsn, environment: config.sentry.environment })
-    : undefined;
-  if (reporter) log.add(reporter);
+  if (config.sentry.dsn) {
+    const reporter = await ErrorReporter.create({ dsn: config.sentry.dsn, environment: config.sentry.environment });
+    log.add(reporter);
+    life.opened("error reporter", reporter, async (r) => {
+      log.remove(r);
+      await r.shutdown();
+    });
+  }
   if (db.poolStats) metrics.observePool(db.poolStats);
   if (kv instanceof RedisStore) metrics.observeStore(() => kv.available);
-  let auditSink: AuditSink | undefined;
-  let listening: Revocations | undefined;
-  try {
-    if (config.migrateOnStart) {
-      const applied = await migrate(db);
-      if (applied.length > 0) log.info("migrations applied", { migrations: applied, database: db.kind });
-    }
-    const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
-    const tokens = new AccessTokens(secret, config.jwt);
-    // A missed revocation notice (a listening connection cut without a reset) lives at most 10 s.
-    const revocations = new Revocations(
+  if (config.migrateOnStart) {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info("migrations applied", { migrations: applied, database: db.kind });
+  }
+  const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
+  const tokens = new AccessTokens(secret, config.jwt);
+  // A missed revocation notice (a listening connection cut without a reset) lives at most 10 s.
+  const revocations = life.opened(
+    "revocations",
+    new Revocations(
       db,
       kv,
       { cacheMs: Math.min(config.permissionCache.ttlMs, 10_000), maxEntries: config.permissionCache.maxEntries },
       log,
-    );
-    listening = revocations;
-    await revocations.start();
-    const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
-    auditSink = await openAuditSink(config, db, log);
-    const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
-    const events = new EventBus(kv, log);
-    const notifications = new NotificationService(db.prisma, events);
-    const auditDispatcher = new AuditDispatcher(
-      db,
-      auditSink,
-      {
-        intervalMs: dispatchIntervalMs,
-        batchSize,
-        retryMaxMs,
-        // Delivered events become users' notifications and go out to the live streams.
-        afterDelivery: (delivered) => notifications.delivered(delivered),
-      },
-      log,
-      metrics,
-    );
-    metrics.observeAuditBacklog(() => auditDispatcher.backlog());
-    const audit = new AuditTrail(db.prisma, () => auditDispatcher.nudge());
-    const scoped = new ScopedClients(db.prisma);
-    const services = buildServices({
-      config,
-      db,
-      kv,
-      tokens,
-      revocations,
-      mailer,
-      box,
-      metrics,
-      audit,
-      auditSink,
-      scoped,
-      notifications,
-      log,
-    });
-    const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
+    ),
+    (r) => r.close(),
+  );
+  await revocations.start();
+  const box = new SecretBox(config.encryptionKey ?? loadOrCreateSecret(config.dataDir, "encryption-key", 32).secret);
+  const auditSink = life.opened("audit sink", await openAuditSink(config, db, log), (sink) => sink.close());
+  const { dispatchIntervalMs, batchSize, retryMaxMs } = config.audit;
+  const events = life.opened("event bus", new EventBus(kv, log), (bus) => bus.close());
+  const notifications = new NotificationService(db.prisma, events);
+  const auditDispatcher = new AuditDispatcher(
+    db,
+    auditSink,
+    {
+      intervalMs: dispatchIntervalMs,
+      batchSize,
+      retryMaxMs,
+      // Delivered events become users' notifications and go out to the live streams.
+      afterDelivery: (delivered) => notifications.delivered(delivered),
+    },
+    log,
+    metrics,
+  );
+  metrics.observeAuditBacklog(() => auditDispatcher.backlog());
+  const audit = new AuditTrail(db.prisma, () => auditDispatcher.nudge());
+  const scoped = new ScopedClients(db.prisma);
+  const services = buildServices({
+    config,
+    db,
+    kv,
+    tokens,
+    revocations,
+    mailer,
+    box,
+    metrics,
+    audit,
+    auditSink,
+    scoped,
+    notifications,
+    log,
+  });
+  const createdAdmin = await ensureFirstAdmin(db.prisma, services.auth, config.admin);
 
-    const http = buildHttpServer(config, log, metrics);
-    const inFlight = new InFlightRequests();
-    inFlight.register(http);
-    // Kafkey's base URL as a client sees it: the configured one, else the request's own.
-    const baseUrl = (protocol: string, host: string | undefined) =>
-      config.oauth.publicUrl ?? `${protocol}://${host ?? "localhost"}`;
-    const publicUrl = (request: FastifyRequest) => baseUrl(request.protocol, request.host);
-    await registerHttpRateLimit(http, kv, config.httpRateLimit);
-    const production = config.env === "production";
-    const protection = armor(config.graphqlLimits, production);
-    const schema = checkInputs(applyPermissions(await buildGraphQLSchema()));
-    // One formatting for HTTP and WebSocket.
-    const formatError = formatErrorWith(log, { hideSuggestions: production });
-    const apollo = new ApolloServer<Context>({
-      schema,
-      introspection: !production,
-      includeStacktraceInErrorResponses: false,
-      allowBatchedHttpRequests: false,
-      // main.ts stops the whole app on SIGTERM/SIGINT; Apollo stopping itself too makes that hang.
-      stopOnTerminationSignals: false,
-      parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
-      validationRules: protection.validationRules,
-      formatError,
-      plugins: [
-        ...protection.plugins,
-        queryBudgetPlugin(kv, config.queryBudget),
-        metricsPlugin(metrics),
-        // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
-        ApolloServerPluginCacheControlDisabled(),
-        fastifyApolloDrainPlugin(http),
-        production
-          ? ApolloServerPluginLandingPageDisabled()
-          : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-      ],
-    });
-    await apollo.start();
-    const contextFor = contextFactory({
-      services,
-      tokens,
-      limiter: new FieldRateLimiter(kv, config.authRateLimit),
-      prisma: db.prisma,
-      scoped,
-      log,
-    });
-    http.route({
-      url: "/graphql",
-      method: ["GET", "POST"],
-      handler: fastifyApolloHandler(apollo, {
-        context: async (request) => contextFor(requestInfo(request, publicUrl(request))),
-      }),
-    });
-    registerOAuthRoutes(http, services.oauth, publicUrl);
-    const websockets = registerWebSockets(
+  const http = buildHttpServer(config, log, metrics);
+  const inFlight = new InFlightRequests();
+  inFlight.register(http);
+  // Kafkey's base URL as a client sees it: the configured one, else the request's own.
+  const baseUrl = (protocol: string, host: string | undefined) =>
+    config.oauth.publicUrl ?? `${protocol}://${host ?? "localhost"}`;
+  const publicUrl = (request: FastifyRequest) => baseUrl(request.protocol, request.host);
+  await registerHttpRateLimit(http, kv, config.httpRateLimit);
+  const production = config.env === "production";
+  const protection = armor(config.graphqlLimits, production);
+  const schema = checkInputs(applyPermissions(await buildGraphQLSchema(RESOLVERS), RULES));
+  // One formatting for HTTP and WebSocket.
+  const formatError = formatErrorWith(log, { hideSuggestions: production });
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    // main.ts stops the whole app on SIGTERM/SIGINT; Apollo stopping itself too makes that hang.
+    stopOnTerminationSignals: false,
+    parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
+    validationRules: protection.validationRules,
+    formatError,
+    plugins: [
+      ...protection.plugins,
+      queryBudgetPlugin(kv, config.queryBudget),
+      metricsPlugin(metrics),
+      // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
+      ApolloServerPluginCacheControlDisabled(),
+      fastifyApolloDrainPlugin(http),
+      production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+  });
+  await life.opened("apollo", apollo, (server) => server.stop()).start();
+  const contextFor = contextFactory({
+    tokens,
+    identification: {
+      isLive: (sessionId, userId) => services.sessions.isLive(sessionId, userId),
+      principal: (userId, organizationId) => services.access.principal(userId, organizationId),
+    },
+    scoped,
+    container: resolverInstances(services, new FieldRateLimiter(kv, config.authRateLimit)),
+    log,
+  });
+  http.route({
+    url: "/graphql",
+    method: ["GET", "POST"],
+    handler: fastifyApolloHandler(apollo, {
+      context: async (request) => contextFor(requestInfo(request, publicUrl(request))),
+    }),
+  });
+  registerOAuthRoutes(http, services.oauth, publicUrl);
+  const checks: HealthCheck[] = [
+    { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
+    ...(options.readiness ?? []),
+  ];
+  if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
+  checks.push({
+    name: "audit",
+    // Events wait in the outbox while the sink is down: requests go on being served.
+    required: false,
+    probe: async () => {
+      const [backlog, up] = await Promise.all([
+        auditDispatcher.backlog(),
+        auditSink.ping().then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      return {
+        status: up ? "ok" : "down",
+        sink: auditSink.kind,
+        backlog: backlog.count,
+        oldestSeconds: backlog.oldestSeconds,
+      };
+    },
+  });
+  registerHealthRoutes(http, checks);
+  if (config.metrics.enabled) {
+    http.get(config.metrics.path, { config: { rateLimit: false } }, async (_request, reply) =>
+      reply.type("text/plain; version=0.0.4; charset=utf-8").send(await metrics.render()),
+    );
+  }
+  life.opened("audit dispatcher", auditDispatcher, (d) => d.stop()).start();
+  // Requests that still run at shutdown may finish until the deadline, whether their clients wait
+  // for the answer or have gone; then what is still open is cut off.
+  let deadline = 0;
+  life.opened("http", http, async (server) => {
+    const stopped = server.close();
+    await settleWithin(stopped, deadline - Date.now());
+    server.server.closeAllConnections();
+    await stopped;
+    await inFlight.settled(deadline - Date.now());
+  });
+  life.opened(
+    "websockets",
+    registerWebSockets(
       http,
       {
         schema,
@@ -426,82 +369,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         onSessionEnded: (listener) => services.sessions.onEnded(listener),
       },
       { ...config.websocket, trustProxy: config.trustProxy },
-    );
-    const checks: HealthCheck[] = [
-      { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
-      ...(options.readiness ?? []),
-    ];
-    if (kv.kind === "redis") checks.push({ name: "redis", probe: () => kv.ping() });
-    const sink = auditSink;
-    checks.push({
-      name: "audit",
-      // Events wait in the outbox while the sink is down: requests go on being served.
-      required: false,
-      probe: async () => {
-        const [backlog, up] = await Promise.all([
-          auditDispatcher.backlog(),
-          sink.ping().then(
-            () => true,
-            () => false,
-          ),
-        ]);
-        return {
-          status: up ? "ok" : "down",
-          sink: sink.kind,
-          backlog: backlog.count,
-          oldestSeconds: backlog.oldestSeconds,
-        };
-      },
-    });
-    registerHealthRoutes(http, checks);
-    auditDispatcher.start();
-    if (config.metrics.enabled) {
-      http.get(config.metrics.path, { config: { rateLimit: false } }, async (_request, reply) =>
-        reply.type("text/plain; version=0.0.4; charset=utf-8").send(await metrics.render()),
-      );
-    }
+    ),
+    (sockets) => sockets.close(),
+  );
 
-    let closing: Promise<void> | undefined;
-    return {
-      config,
-      http,
-      db,
-      kv,
-      log,
-      auditDispatcher,
-      createdAdmin,
-      listen: () => http.listen({ host: config.host, port: config.port }),
-      close: () =>
-        (closing ??= (async () => {
-          const deadline = Date.now() + SHUTDOWN_WAIT_MS;
-          await websockets.close();
-          // No new requests from here on. Those running may finish until the deadline, whether their
-          // clients wait for the answer or have gone; then what is still open is cut off.
-          const stopped = http.close();
-          await settleWithin(stopped, deadline - Date.now());
-          http.server.closeAllConnections();
-          await stopped;
-          await inFlight.settled(deadline - Date.now());
-          await apollo.stop();
-          await auditDispatcher.stop();
-          await events.close();
-          await revocations.close();
-          await sink.close();
-          await mailer.close();
-          await metrics.shutdown();
-          if (reporter) {
-            log.remove(reporter);
-            await reporter.shutdown();
-          }
-          await kv.close();
-          await db.close();
-        })()),
-    };
-  } catch (error) {
-    await listening?.close();
-    await auditSink?.close();
-    await kv.close();
-    await db.close();
-    throw error;
-  }
+  return {
+    config,
+    http,
+    db,
+    kv,
+    log,
+    auditDispatcher,
+    createdAdmin,
+    async listen() {
+      try {
+        return await http.listen({ host: config.host, port: config.port });
+      } catch (error) {
+        // Nothing serves: nothing opened for it may stay open (the port taken, for one).
+        await life.close();
+        throw error;
+      }
+    },
+    close() {
+      deadline ||= Date.now() + SHUTDOWN_WAIT_MS;
+      return life.close();
+    },
+  };
 }

@@ -1,5 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../src/config.js";
 
 describe("configuration", () => {
   it("has working defaults for a bare development start", () => {
@@ -82,5 +84,67 @@ describe("configuration", () => {
       KAFKEY_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
     });
     expect(config.env).toBe("production");
+  });
+});
+
+describe("configuration schema", () => {
+  const root = path.resolve(import.meta.dirname, "..");
+  const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
+
+  it("names each variable once", () => {
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(80);
+    expect([...new Set(CONFIG_VARIABLES)]).toEqual(CONFIG_VARIABLES);
+  });
+
+  it("documents every variable in README.md's configuration tables and in .env.example", () => {
+    const readme = read("README.md");
+    const tables = readme.slice(readme.indexOf("<!-- configuration:begin"), readme.indexOf("<!-- configuration:end"));
+    const rows = tables.split("\n").filter((line) => line.startsWith("| `"));
+    const envLines = read(".env.example").split("\n");
+    for (const name of CONFIG_VARIABLES) {
+      expect(
+        rows.filter((row) => row.startsWith(`| \`${name}\` `)),
+        name,
+      ).toHaveLength(1);
+      // An entry is `NAME=value` or `# NAME=value` with one word or a quoted value; prose is not.
+      const entry = new RegExp(`^(# )?${name}=("[^"]*"|\\S*)$`);
+      expect(
+        envLines.filter((line) => entry.test(line)),
+        name,
+      ).toHaveLength(1);
+    }
+    expect(rows).toHaveLength(CONFIG_VARIABLES.length);
+  });
+
+  it("names the variable and its value in a parse error, and every bad variable at once", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow('PORT must be a whole number from 0 to 65535, got "eighty"');
+    expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(
+      'LOG_LEVEL must be one of error, warn, info, debug, silent, got "loud"',
+    );
+    expect(() => loadConfig({ PORT: "eighty", KAFKEY_TRUST_PROXY: "maybe", SMTP_URL: "http://mail" })).toThrow(
+      /^PORT .*; KAFKEY_TRUST_PROXY must be true or false, got "maybe"; SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL$/,
+    );
+  });
+
+  it("refuses the CHANGE-ME placeholders that .env.example sets", () => {
+    const placeholders = Object.fromEntries(
+      read(".env.example")
+        .split("\n")
+        .map((line) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line))
+        .filter((match) => match !== null)
+        .map((match) => [match[1]!, match[2]!]),
+    );
+    expect(placeholders).toEqual({ KAFKEY_JWT_SECRET: "CHANGE-ME", KAFKEY_ENCRYPTION_KEY: "CHANGE-ME" });
+    for (const env of [{}, { NODE_ENV: "production" }]) {
+      expect(() => loadConfig({ ...env, ...placeholders })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...env, ...placeholders })).toThrow(/KAFKEY_JWT_SECRET.*KAFKEY_ENCRYPTION_KEY/);
+    }
+  });
+
+  it("uses the documented default when a variable is empty", () => {
+    const config = loadConfig({ PORT: "", KAFKEY_REDIS_PREFIX: " ", SENTRY_ENVIRONMENT: "", NODE_ENV: "test" });
+    expect(config.port).toBe(4000);
+    expect(config.redis.prefix).toBe("kafkey:");
+    expect(config.sentry.environment).toBe("test");
   });
 });

@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
-import { PERMISSION_CATALOG } from "../src/modules/permissions/catalog.js";
 import { openDatabase, openPglite, type Database } from "../src/platform/db/database.js";
 import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from "../src/platform/db/migrator.js";
 import { createScratchDatabase, postgresAvailable } from "./support/databases.js";
+import { PERMISSION_CATALOG } from "../src/kernel/permission-catalog.js";
 
 /** Located from this file, independently of the migrator's own `MIGRATIONS_DIR`. */
 const MIGRATIONS = path.resolve(import.meta.dirname, "../prisma/migrations");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PERMISSION_CATALOG } from "../src/modules/permissions/catalog.js";
 import { codeOf, startServer, type SignedIn, type TestServer } from "./support/server.js";
+import { PERMISSION_CATALOG } from "../src/kernel/permission-catalog.js";
 
 let server: TestServer;
 let admin: SignedIn;

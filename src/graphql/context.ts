@@ -1,68 +1,19 @@
 import type { FastifyRequest } from "fastify";
-import type { AuditService } from "../modules/audit/index.js";
-import type { OAuthService } from "../modules/oauth/index.js";
-import type { ReauthService } from "../modules/reauth/index.js";
-import type {
-  AccessTokenCheck,
-  AccessTokens,
-  AccountEmailService,
-  AuthService,
-  VerifiedAccessToken,
-} from "../modules/auth/index.js";
-import type { MfaService } from "../modules/mfa/index.js";
-import type { NotificationService } from "../modules/notifications/index.js";
-import type { OrganizationService, MemberService } from "../modules/organizations/index.js";
-import {
-  type AccessService,
-  organizationGrants,
-  type OrganizationRefusal,
-  type PermissionService,
-  type Principal,
-} from "../modules/permissions/index.js";
-import type { RoleLoaders, RoleService } from "../modules/roles/index.js";
-import type { SessionService } from "../modules/sessions/index.js";
-import type { UserService } from "../modules/users/index.js";
-import { createRoleLoaders } from "../modules/roles/index.js";
-import type { PrismaClient } from "../platform/db/database.js";
-import type { ScopedClient, ScopedClients } from "../platform/db/scoped.js";
+import type { ClientInfo, Tenant } from "../kernel/request.js";
+import type { ScopedClients } from "../platform/db/scoped.js";
 import { clientOf } from "../platform/http/request-id.js";
 import { isUuid } from "../platform/uuid.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
-import { BadUserInputError, NotFoundError, UnauthenticatedError } from "./errors.js";
-import type { FieldRateLimiter } from "./rate-limit.js";
-
-/** The domain services, built once in app.ts. */
-export interface Services {
-  audit: AuditService;
-  oauth: OAuthService;
-  access: AccessService;
-  auth: AuthService;
-  accountEmail: AccountEmailService;
-  mfa: MfaService;
-  /** Recent re-authentication before credential changes. */
-  reauth: ReauthService;
-  users: UserService;
-  roles: RoleService;
-  permissions: PermissionService;
-  sessions: SessionService;
-  organizations: OrganizationService;
-  members: MemberService;
-  notifications: NotificationService;
-}
-
-/** One organization's rows, as the caller may reach them. */
-export interface Tenant {
-  organizationId: string;
-  /** Sees only this organization's rows (src/platform/db/scoped.ts). */
-  db: ScopedClient;
-}
-
-/** Where a request comes from, for sessions and logs. */
-export interface ClientInfo {
-  ip: string;
-  userAgent: string | undefined;
-}
+import type { Instances } from "./container.js";
+import {
+  type AccessTokenCheck,
+  type VerifiedAccessToken,
+  organizationGrants,
+  type OrganizationRefusal,
+  type Principal,
+} from "../kernel/principal.js";
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../kernel/errors.js";
 
 /** What every resolver and rule of one GraphQL request sees. */
 export interface Context {
@@ -74,7 +25,6 @@ export interface Context {
   token: VerifiedAccessToken | null;
   /** Why the request is not authenticated although it presented a token (known once principal() ran). */
   tokenProblem(): string | undefined;
-  limiter: FieldRateLimiter;
   /** The caller, loaded once per request; null when anonymous, the token is bad or the user is gone. */
   principal(): Promise<Principal | null>;
   /**
@@ -95,8 +45,10 @@ export interface Context {
   tenant(organizationId?: string | null): Promise<Tenant>;
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
   selfIds: Set<string>;
-  services: Services;
-  loaders: RoleLoaders;
+  /** This app's resolvers and the services rules ask for (TypeGraphQL's container). */
+  container: Instances;
+  /** A value made once per request and kept for its length, by `key` (DataLoaders, for one). */
+  once<T>(key: object, make: () => T): T;
   log: Logger;
 }
 
@@ -139,12 +91,22 @@ function tokenProblem(check: AccessTokenCheck | undefined, header: string | unde
   return header === undefined ? undefined : "malformed authorization header";
 }
 
+/** Who a verified token's user is now: the two questions a context asks of the modules. */
+export interface Identification {
+  /** Whether the session still lives and belongs to `userId` (the database of record decides). */
+  isLive(sessionId: string, userId: string): Promise<boolean>;
+  /** The active user with their grants (null when disabled or gone), in `organizationId` if named. */
+  principal(
+    userId: string,
+    organizationId?: string,
+  ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }>;
+}
+
 export interface ContextDependencies {
-  services: Services;
-  tokens: AccessTokens;
-  limiter: FieldRateLimiter;
-  prisma: PrismaClient;
+  tokens: { verify(raw: string): AccessTokenCheck };
+  identification: Identification;
   scoped: ScopedClients;
+  container: Instances;
   log: Logger;
 }
 
@@ -196,8 +158,8 @@ export function contextFactory(deps: ContextDependencies) {
     const load = async (verified: VerifiedAccessToken): Promise<Principal | null> => {
       // The database of record decides whether the session still lives (cached, told of revocations).
       const [live, loaded] = await Promise.all([
-        deps.services.sessions.isLive(verified.sessionId, verified.userId),
-        deps.services.access.principal(verified.userId, organization.id ?? undefined),
+        deps.identification.isLive(verified.sessionId, verified.userId),
+        deps.identification.principal(verified.userId, organization.id ?? undefined),
       ]);
       const revoked = !live;
       if (revoked) problem = "token revoked";
@@ -206,6 +168,7 @@ export function contextFactory(deps: ContextDependencies) {
       return revoked ? null : loaded.principal;
     };
     const principalOnce = () => (principal ??= token ? load(token) : Promise.resolve(null));
+    const made = new Map<object, unknown>();
     const requestContext = currentRequestContext();
     if (requestContext && token) requestContext.userId = token.userId;
     return {
@@ -214,7 +177,6 @@ export function contextFactory(deps: ContextDependencies) {
       publicUrl: request.publicUrl,
       token,
       tokenProblem: () => problem,
-      limiter: deps.limiter,
       principal: principalOnce,
       async reload() {
         if (!token) return null;
@@ -234,8 +196,11 @@ export function contextFactory(deps: ContextDependencies) {
         return { organizationId: id, db: deps.scoped.of(id) };
       },
       selfIds: new Set(token ? [token.userId] : []),
-      services: deps.services,
-      loaders: createRoleLoaders(deps.prisma, deps.scoped),
+      container: deps.container,
+      once<T>(key: object, make: () => T): T {
+        if (!made.has(key)) made.set(key, make());
+        return made.get(key) as T;
+      },
       log: deps.log,
     };
   };

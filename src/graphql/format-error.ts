@@ -7,7 +7,7 @@ import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext, RequestAbandonedError } from "../platform/observability/request-context.js";
 import { OutOfScopeError } from "../platform/db/scoped.js";
 import { StoreUnavailableError } from "../platform/kv/kv.js";
-import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "./errors.js";
+import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "../kernel/errors.js";
 
 const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...FRAMEWORK_CODES]);
 

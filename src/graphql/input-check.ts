@@ -1,17 +1,9 @@
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema, isObjectType } from "graphql";
-import { BadUserInputError, type FieldProblem } from "./errors.js";
+import { BadUserInputError, type FieldProblem } from "../kernel/errors.js";
+import { isStorableDate } from "../kernel/paging.js";
 
 /** A NUL (PostgreSQL text cannot hold one) or a lone UTF-16 surrogate (no UTF-8 can encode one). */
 const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Whether a date is one every store keeps as it is: the years 1 to 9999 (ISO 8601 without
- * extension; PostgreSQL and JavaScript take wider ranges, but not the same ones).
- */
-export function isStorableDate(date: Date): boolean {
-  const year = date.getUTCFullYear();
-  return year >= 1 && year <= 9999;
-}
 
 function problemOf(value: unknown): string | undefined {
   if (typeof value === "string" && UNSTORABLE.test(value)) {

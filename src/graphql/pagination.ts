@@ -1,14 +1,9 @@
 import { ArgsType, Field, Int, ObjectType } from "type-graphql";
 import { IsOptional, Max, MaxLength, Min } from "class-validator";
-import { isUuid } from "../platform/uuid.js";
-import { BadUserInputError } from "./errors.js";
-import { isStorableDate } from "./input-check.js";
-
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageInfo as PageStanding, type PageRequest } from "../kernel/paging.js";
 
 @ArgsType()
-export class PageArgs {
+export class PageArgs implements PageRequest {
   @Field(() => Int, { defaultValue: 1, description: "1-based page number" })
   @Min(1)
   page!: number;
@@ -20,7 +15,7 @@ export class PageArgs {
 }
 
 @ObjectType()
-export class PageInfo {
+export class PageInfo implements PageStanding {
   @Field(() => Int)
   page!: number;
 
@@ -38,11 +33,6 @@ export class PageInfo {
 
   @Field(() => Boolean)
   hasPrev!: boolean;
-}
-
-export function pageInfo({ page, pageSize }: PageArgs, totalItems: number): PageInfo {
-  const totalPages = Math.ceil(totalItems / pageSize);
-  return { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 };
 }
 
 /** `first` and `after` of a cursor-paginated list (newest first); lists extend it with their filters. */
@@ -67,27 +57,4 @@ export class CursorPageInfo {
 
   @Field(() => Boolean)
   hasNextPage!: boolean;
-}
-
-/** Where a newest-first page starts: after the row at `at` with id `id`. */
-export interface TimeCursor {
-  at: Date;
-  id: string;
-}
-
-/** An opaque cursor for the row at `at` with id `id`. */
-export function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");
-}
-
-/** The position in an `after` cursor; BAD_USER_INPUT for one Kafkey did not make. */
-export function decodeCursor(cursor: string): TimeCursor {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
-    const time = new Date(typeof at === "string" ? at : Number.NaN);
-    if (isUuid(id) && isStorableDate(time)) return { at: time, id };
-  } catch {
-    // Not JSON: refused below like any other cursor Kafkey did not make.
-  }
-  throw new BadUserInputError([{ path: "after", message: "is not a cursor from this list" }]);
 }

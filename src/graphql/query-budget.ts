@@ -16,9 +16,9 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { type KeyValueStore, StoreUnavailableError } from "../platform/kv/kv.js";
-import type { Context } from "./context.js";
-import { BadUserInputError, ErrorCode, type FieldProblem } from "./errors.js";
-import { MAX_PAGE_SIZE } from "./pagination.js";
+import { type Context } from "./context.js";
+import { BadUserInputError, ErrorCode, type FieldProblem } from "../kernel/errors.js";
+import { MAX_PAGE_SIZE } from "../kernel/paging.js";
 
 /** Below this, a refused request's points are not given back (see queryBudgetPlugin). */
 const GIVE_BACK_MIN_MS = 1000;

@@ -1,7 +1,7 @@
 import { keyDigest, type KeyValueStore, StoreUnavailableError } from "../platform/kv/kv.js";
-import type { Context } from "./context.js";
-import { RateLimitedError, ServiceUnavailableError } from "./errors.js";
+import { type Context } from "./context.js";
 import { guardedRule } from "./rule.js";
+import { RateLimitedError, ServiceUnavailableError } from "../kernel/errors.js";
 
 export interface RateLimitOptions {
   max: number;
@@ -45,7 +45,7 @@ export function rateLimited(field: string, subjects: (args: Record<string, unkno
     const keys = [`ip:${ctx.client.ip}`, ...subjects(args).map((s) => `subject:${s}`)];
     let retryAfter: number | undefined;
     try {
-      retryAfter = await ctx.limiter.hit(field, keys);
+      retryAfter = await ctx.container.get(FieldRateLimiter).hit(field, keys);
     } catch (error) {
       if (error instanceof StoreUnavailableError) return new ServiceUnavailableError();
       throw error;

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import { rule } from "graphql-shield";
-import type { Context } from "./context.js";
-import { ErrorCode } from "./errors.js";
+import { type Context } from "./context.js";
+import { ErrorCode } from "../kernel/errors.js";
 
 type Check = (parent: any, args: Record<string, unknown>, ctx: Context) => Promise<true | Error>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a rule sees whatever its field's parent is
 

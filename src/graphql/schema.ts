@@ -1,17 +1,7 @@
 import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
-import { buildSchema, type PubSub } from "type-graphql";
-import { AuditResolver } from "../modules/audit/index.js";
-import { AuthResolver } from "../modules/auth/index.js";
-import { MfaResolver } from "../modules/mfa/index.js";
-import { NotificationResolver } from "../modules/notifications/index.js";
-import { OAuthResolver } from "../modules/oauth/index.js";
-import { ReauthResolver } from "../modules/reauth/index.js";
-import { MemberResolver, OrganizationResolver, OrganizationRoleResolver } from "../modules/organizations/index.js";
-import { AccessResolver, PermissionResolver } from "../modules/permissions/index.js";
-import { RoleResolver } from "../modules/roles/index.js";
-import { SessionResolver } from "../modules/sessions/index.js";
-import { UserResolver } from "../modules/users/index.js";
+import { buildSchema, type NonEmptyArray, type PubSub } from "type-graphql";
+import type { Context } from "./context.js";
 
 /**
  * TypeGraphQL wants a PubSub for subscriptions, but every Kafkey subscription opens its own stream in
@@ -26,25 +16,17 @@ const noTopics: PubSub = {
   },
 };
 
-/** The executable schema, without permissions (see shield.ts). */
-export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+/**
+ * The executable schema of `resolvers`, without permissions (see shield.ts). Resolver instances come
+ * from each request's context (`Context.container`).
+ */
+export function buildGraphQLSchema(
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeGraphQL's own type for resolver classes
+  resolvers: NonEmptyArray<Function>,
+): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [
-      AuthResolver,
-      UserResolver,
-      RoleResolver,
-      PermissionResolver,
-      AccessResolver,
-      SessionResolver,
-      MfaResolver,
-      AuditResolver,
-      OAuthResolver,
-      ReauthResolver,
-      OrganizationResolver,
-      MemberResolver,
-      OrganizationRoleResolver,
-      NotificationResolver,
-    ],
+    resolvers,
+    container: ({ context }: { context: Context }) => context.container,
     validate: { forbidUnknownValues: false },
     pubSub: noTopics,
   });

@@ -1,22 +1,12 @@
 import type { GraphQLSchema } from "graphql";
 import { applyMiddleware } from "graphql-middleware";
 import { allow, deny, shield, type IRules } from "graphql-shield";
-import { auditRules } from "../modules/audit/index.js";
-import { authRules } from "../modules/auth/index.js";
-import { mfaRules } from "../modules/mfa/index.js";
-import { oauthRules } from "../modules/oauth/index.js";
-import { reauthRules, withReauthentication } from "../modules/reauth/index.js";
-import { notificationRules } from "../modules/notifications/index.js";
-import { organizationRules } from "../modules/organizations/index.js";
-import { accessRules, permissionRules } from "../modules/permissions/index.js";
-import { roleRules } from "../modules/roles/index.js";
-import { sessionRules } from "../modules/sessions/index.js";
-import { userRules } from "../modules/users/index.js";
-import { ForbiddenError } from "./errors.js";
+import { ForbiddenError } from "../kernel/errors.js";
 
 type RuleMap = Record<string, Record<string, unknown>>;
 
-function merge(...maps: RuleMap[]): IRules {
+/** The modules' rule maps as one: a type's fields from every map that names the type. */
+export function mergeRules(...maps: RuleMap[]): IRules {
   const merged: RuleMap = {};
   for (const map of maps) {
     for (const [type, fields] of Object.entries(map)) merged[type] = { ...merged[type], ...fields };
@@ -25,36 +15,12 @@ function merge(...maps: RuleMap[]): IRules {
 }
 
 /**
- * Every field's rule, from each module's `*.rules.ts`. A field without one is denied. Credential
- * mutations also need recent re-authentication (the list in src/modules/reauth).
- */
-export const rules = withReauthentication(
-  merge(
-    authRules,
-    userRules,
-    roleRules,
-    permissionRules,
-    accessRules,
-    sessionRules,
-    mfaRules,
-    auditRules,
-    oauthRules,
-    organizationRules,
-    notificationRules,
-    reauthRules,
-    {
-      PageInfo: { "*": allow },
-    },
-  ),
-);
-
-/**
  * Wraps every resolver with its rule. Resolver errors pass (they are coded, or masked later by
  * formatError); a field no rule mentions is denied with FORBIDDEN. A field whose rule is `allow` is left
  * unwrapped: wrapping would only add an async rule call to each of them, which for a list of a hundred
  * users with their roles and permissions is thousands per request.
  */
-export function applyPermissions(schema: GraphQLSchema, ruleMap: IRules = rules): GraphQLSchema {
+export function applyPermissions(schema: GraphQLSchema, ruleMap: IRules): GraphQLSchema {
   const generator = shield(ruleMap, {
     fallbackRule: deny,
     allowExternalErrors: true,

@@ -19,9 +19,9 @@ import {
 import { CloseCode as ProtocolCloseCode, type Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
-import { CloseCode } from "../modules/notifications/index.js";
+import { CloseCode } from "./live.js";
 import { type Context, organizationHeaderError, type RequestInfo } from "./context.js";
-import { ErrorCode } from "./errors.js";
+import { ErrorCode } from "../kernel/errors.js";
 
 export interface WebSocketOptions {
   /** Largest message a client may send. */

@@ -29,6 +29,16 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 
 const cli = async (port: number, ...args: string[]) => (await run("redis-cli", ["-p", String(port), ...args])).stdout;
 
+/** A master and its replica, watched by Sentinels (see `RedisServers.failoverGroup`). */
+export interface FailoverGroup {
+  /** The name the Sentinels watch the master by. */
+  name: string;
+  sentinels: HostPort[];
+  /** The ports of the first master and of its replica. */
+  master: number;
+  replica: number;
+}
+
 /** Redis servers started for one test file, in a directory of their own, stopped together. */
 export class RedisServers {
   private directory: string | undefined;
@@ -61,6 +71,9 @@ export class RedisServers {
       "no",
       "--dir",
       this.dir,
+      // One file each: a replica writes the snapshot of its full sync there, and a group has several.
+      "--dbfilename",
+      `dump-${port}.rdb`,
       ...args,
     ]);
     this.nodes.set(port, this.children.at(-1)!);
@@ -106,6 +119,114 @@ export class RedisServers {
       "redis sentinel",
     );
     return [{ host: "127.0.0.1", port: sentinelPort }];
+  }
+
+  /**
+   * A master, one replica (`replicaof`) and `sentinels` Sentinels watching them as `master`, with a
+   * quorum of their majority, quick to fail over: a master silent for `downAfterMs` is down, and its
+   * replica is promoted within a few seconds. Every node has been seen by every Sentinel on return.
+   */
+  async failoverGroup(
+    master: string,
+    { sentinels = 3, downAfterMs = 500 }: { sentinels?: 1 | 3; downAfterMs?: number } = {},
+  ): Promise<FailoverGroup> {
+    const [masterPort, replicaPort] = [await freePort(), await freePort()];
+    // No delay before a full sync (5 s by default, waiting for more replicas): the replica's first
+    // sync now, and the old master's once it returns as a replica.
+    const quick = ["--repl-diskless-sync-delay", "0"];
+    await this.server(masterPort, ...quick);
+    await this.server(replicaPort, ...quick, "--replicaof", "127.0.0.1", String(masterPort));
+    await until(
+      async () => (await cli(replicaPort, "info", "replication")).includes("master_link_status:up"),
+      "the replica's link to its master",
+    );
+    const quorum = Math.floor(sentinels / 2) + 1;
+    const ports: number[] = [];
+    for (let i = 0; i < sentinels; i++) {
+      const port = await freePort();
+      ports.push(port);
+      // A file each: a Sentinel rewrites its own configuration as it learns the topology.
+      const config = path.join(this.dir, `sentinel-${port}.conf`);
+      fs.writeFileSync(
+        config,
+        [
+          `sentinel monitor ${master} 127.0.0.1 ${masterPort} ${quorum}`,
+          `sentinel down-after-milliseconds ${master} ${downAfterMs}`,
+          `sentinel failover-timeout ${master} 2000`,
+          "",
+        ].join("\n"),
+      );
+      this.spawn([config, "--sentinel", "--port", String(port), "--bind", "127.0.0.1"]);
+    }
+    const group = {
+      name: master,
+      sentinels: ports.map((port) => ({ host: "127.0.0.1", port })),
+      master: masterPort,
+      replica: replicaPort,
+    };
+    await this.watched(group, replicaPort);
+    return group;
+  }
+
+  /**
+   * Waits until every Sentinel of `group` knows the others and counts `replica` a healthy replica:
+   * before that, a failover would find no replica to promote or no majority to authorise it.
+   */
+  private async watched(group: FailoverGroup, replica: number): Promise<void> {
+    for (const { port } of group.sentinels) {
+      await until(async () => {
+        const [state, replicas] = await Promise.all([
+          cli(port, "sentinel", "master", group.name),
+          cli(port, "sentinel", "replicas", group.name),
+        ]);
+        const others = Number(/num-other-sentinels\n(\d+)/.exec(state)?.[1]);
+        return (
+          others === group.sentinels.length - 1 &&
+          replicas.includes(String(replica)) &&
+          !/_down|disconnected/.test(replicas)
+        );
+      }, `sentinel on ${port}`);
+    }
+  }
+
+  /**
+   * Starts the crashed node on `port` again, empty, as the replica of `master` (a failed master
+   * repaired and put back), and waits until the Sentinels count it a healthy replica.
+   */
+  async rejoin(group: FailoverGroup, port: number, master: number): Promise<void> {
+    await this.server(port, "--repl-diskless-sync-delay", "0", "--replicaof", "127.0.0.1", String(master));
+    await until(
+      async () => (await cli(port, "info", "replication")).includes("master_link_status:up"),
+      "the replica's link to its master",
+    );
+    await this.watched(group, port);
+  }
+
+  /** The master each Sentinel of `group` names (`SENTINEL get-master-addr-by-name`), by its port. */
+  async namedMasters(group: FailoverGroup): Promise<number[]> {
+    return Promise.all(
+      group.sentinels.map(async ({ port }) => {
+        const [, named] = (await cli(port, "sentinel", "get-master-addr-by-name", group.name)).trim().split("\n");
+        return Number(named);
+      }),
+    );
+  }
+
+  /** The value of `key` on the node on `port`, as redis-cli prints it. */
+  async read(port: number, key: string): Promise<string> {
+    return (await cli(port, "get", key)).trim();
+  }
+
+  /**
+   * Freezes the node on `port` (SIGSTOP) as a partition or a stalled host would: its connections stay
+   * open and nothing answers on them. `thaw` lets it run again, unaware of anything that happened.
+   */
+  freeze(port: number): void {
+    this.nodes.get(port)?.kill("SIGSTOP");
+  }
+
+  thaw(port: number): void {
+    this.nodes.get(port)?.kill("SIGCONT");
   }
 
   /** A Redis Cluster of three masters, its slots spread over them. */

@@ -1,18 +1,19 @@
-import { Args, Ctx, Query, Resolver } from "type-graphql";
-import { actorOf, type Context } from "../../graphql/context.js";
-import { can } from "../permissions/index.js";
+import { Args, Query, Resolver } from "type-graphql";
+import { Actor } from "../../graphql/decorators.js";
+import type { Principal } from "../../kernel/principal.js";
 import { AuditEventArgs } from "./audit.inputs.js";
+import type { AuditService } from "./audit.service.js";
 import { AuditEventConnection } from "./audit.type.js";
 
 @Resolver()
 export class AuditResolver {
+  constructor(private readonly audit: AuditService) {}
+
   @Query(() => AuditEventConnection, {
     description:
       "The audit trail, newest first. Needs audit.read: through a platform role, the whole trail; through a role in the active organization, that organization's events only.",
   })
-  async auditEvents(@Args(() => AuditEventArgs) args: AuditEventArgs, @Ctx() ctx: Context) {
-    const filter = { ...args.filter };
-    if (!can(await actorOf(ctx), "audit.read")) filter.organizationId = (await ctx.tenant()).organizationId;
-    return ctx.services.audit.find(filter, args.first, args.after);
+  auditEvents(@Args(() => AuditEventArgs) args: AuditEventArgs, @Actor() actor: Principal) {
+    return this.audit.find(actor, args.filter, args.first, args.after);
   }
 }

@@ -1,6 +1,7 @@
 import { createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../../config.js";
+import type { AccessTokenCheck } from "../../kernel/principal.js";
 import { isUuid } from "../../platform/uuid.js";
 
 /** The JOSE `typ` of Kafkey access tokens (RFC 9068), so no other token can pass for one. */
@@ -14,18 +15,6 @@ export interface IssuedAccessToken {
   jti: string;
   expiresAt: Date;
 }
-
-export interface VerifiedAccessToken {
-  userId: string;
-  /** The session (refresh-token family) it was issued for: its `sid` claim. */
-  sessionId: string;
-  jti: string;
-  expiresAt: Date;
-  /** The organization it acts in: its `org` claim (switchOrganization), else null. */
-  organizationId: string | null;
-}
-
-export type AccessTokenCheck = { ok: true; token: VerifiedAccessToken } | { ok: false; reason: string };
 
 /**
  * Signs and verifies access tokens: HS256 JWTs with `iss`, `aud`, `sub`, `sid`, `jti`, `iat`, `exp`

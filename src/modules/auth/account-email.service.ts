@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
-import type { ClientInfo } from "../../graphql/context.js";
-import { BadUserInputError } from "../../graphql/errors.js";
 import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import type { AccessService } from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import { linkedAccountMail, passwordResetMail, verificationMail } from "./account-mail.js";
@@ -14,6 +12,8 @@ import { removeLinkedAccounts } from "./linked-accounts.js";
 import type { Lockout } from "./lockout.js";
 import type { OneTimeTokens } from "./one-time-tokens.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
+import { type ClientInfo } from "../../kernel/request.js";
+import { BadUserInputError } from "../../kernel/errors.js";
 
 const VERIFICATION_HOURS = 24;
 const RESET_MINUTES = 60;

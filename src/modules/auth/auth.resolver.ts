@@ -1,10 +1,13 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
-import type { AuthResult } from "./auth.service.js";
-import { SignUpInput } from "./auth.inputs.js";
-import { AuthPayload } from "./auth.type.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import type { AccountEmailService } from "./account-email.service.js";
+import { SignUpInput } from "./auth.inputs.js";
+import type { AuthResult, AuthService } from "./auth.service.js";
+import { AuthPayload } from "./auth.type.js";
 
 /** The response may show the signed-in user's own fields, although the request had no token. */
 export function reveal(ctx: Context, result: AuthResult): AuthResult {
@@ -14,13 +17,18 @@ export function reveal(ctx: Context, result: AuthResult): AuthResult {
 
 @Resolver()
 export class AuthResolver {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly accountEmail: AccountEmailService,
+  ) {}
+
   @Mutation(() => AuthPayload, {
     description:
       "Creates an account with the `user` role and signs it in; where verified emails are required, it " +
       "answers emailVerificationRequired and no tokens until the mailed link is followed.",
   })
   async signUp(@Arg("input", () => SignUpInput) input: SignUpInput, @Ctx() ctx: Context) {
-    return reveal(ctx, await ctx.services.auth.signUp(input, ctx.client));
+    return reveal(ctx, await this.auth.signUp(input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -32,12 +40,12 @@ export class AuthResolver {
     @Arg("password", () => String) password: string,
     @Ctx() ctx: Context,
   ) {
-    return reveal(ctx, await ctx.services.auth.login(email, password, ctx.client));
+    return reveal(ctx, await this.auth.login(email, password, ctx.client));
   }
 
   @Mutation(() => AuthPayload, { description: "Exchanges a refresh token for new tokens; the old one stops working." })
   async refreshToken(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
-    return reveal(ctx, await ctx.services.auth.refresh(token, ctx.client));
+    return reveal(ctx, await this.auth.refresh(token, ctx.client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -48,7 +56,7 @@ export class AuthResolver {
     @Arg("code", () => String, { description: "6 digits from the app, or an unused recovery code" }) code: string,
     @Ctx() ctx: Context,
   ) {
-    return reveal(ctx, await ctx.services.auth.verifyMfa(mfaToken, code, ctx.client));
+    return reveal(ctx, await this.auth.verifyMfa(mfaToken, code, ctx.client));
   }
 
   @Mutation(() => Boolean, {
@@ -60,38 +68,30 @@ export class AuthResolver {
     @Arg("currentPassword", () => String) currentPassword: string,
     @Arg("newPassword", () => String) newPassword: string,
     @Arg("removeLinkedAccounts", () => Boolean, { defaultValue: false }) removeLinkedAccounts: boolean,
+    @Actor() actor: Principal,
     @Ctx() ctx: Context,
   ) {
-    await ctx.services.auth.changePassword(
-      await actorOf(ctx),
-      ctx.token!,
-      currentPassword,
-      newPassword,
-      ctx.client,
-      removeLinkedAccounts,
-    );
+    await this.auth.changePassword(actor, ctx.token!, currentPassword, newPassword, ctx.client, removeLinkedAccounts);
     return true;
   }
 
   @Mutation(() => Boolean, {
     description: "Lifts a lockout after failed logins. Needs users.update, and every permission the user holds.",
   })
-  async unlockUser(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    const actor = await actorOf(ctx);
-    await ctx.services.users.requireManageable(actor, id);
-    await ctx.services.auth.unlock(actor, id);
+  async unlockUser(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
+    await this.auth.unlock(actor, id);
     return true;
   }
 
   @Mutation(() => Boolean, { description: "Confirms the email address with the token from the verification mail." })
   async verifyEmail(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
-    ctx.selfIds.add((await ctx.services.accountEmail.verifyEmail(token)).id);
+    ctx.selfIds.add((await this.accountEmail.verifyEmail(token)).id);
     return true;
   }
 
   @Mutation(() => Boolean, { description: "Mails the caller a new verification link (unless already verified)." })
-  async resendVerificationEmail(@Ctx() ctx: Context) {
-    await ctx.services.accountEmail.resendVerification((await actorOf(ctx)).userId);
+  async resendVerificationEmail(@Actor() actor: Principal) {
+    await this.accountEmail.resendVerification(actor.userId);
     return true;
   }
 
@@ -99,7 +99,7 @@ export class AuthResolver {
     description: "Mails a password reset link if the account exists. Always answers true, to reveal nothing.",
   })
   async requestPasswordReset(@Arg("email", () => String) email: string, @Ctx() ctx: Context) {
-    await ctx.services.accountEmail.requestPasswordReset(email, ctx.client);
+    await this.accountEmail.requestPasswordReset(email, ctx.client);
     return true;
   }
 
@@ -107,9 +107,8 @@ export class AuthResolver {
   async resetPassword(
     @Arg("token", () => String) token: string,
     @Arg("newPassword", () => String) newPassword: string,
-    @Ctx() ctx: Context,
   ) {
-    await ctx.services.accountEmail.resetPassword(token, newPassword);
+    await this.accountEmail.resetPassword(token, newPassword);
     return true;
   }
 }

@@ -1,28 +1,12 @@
 import type { User as UserRecord } from "../../generated/prisma/client.js";
-import type { ClientInfo } from "../../graphql/context.js";
-import {
-  AccountDisabledError,
-  BadUserInputError,
-  ConflictError,
-  EmailNotVerifiedError,
-  NotFoundError,
-  UnauthenticatedError,
-} from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import { type AuditEntry, type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import {
-  type AccessService,
-  asActor,
-  type Principal,
-  profileOf,
-  SystemRole,
-  type UserProfile,
-} from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { IssuedRefreshToken, SessionService } from "../sessions/index.js";
-import { normalizeEmail } from "../users/index.js";
-import type { AccessTokens, VerifiedAccessToken } from "./access-tokens.js";
+import { normalizeEmail, type UserService } from "../users/index.js";
+import { type AccessTokens } from "./access-tokens.js";
 import type { AccountEmailService } from "./account-email.service.js";
 import type { MfaService } from "../mfa/index.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
@@ -31,6 +15,18 @@ import type { SignUpInput } from "./auth.inputs.js";
 import type { Lockout } from "./lockout.js";
 import { removeLinkedAccounts } from "./linked-accounts.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
+import { type ClientInfo } from "../../kernel/request.js";
+import {
+  AccountDisabledError,
+  BadUserInputError,
+  ConflictError,
+  EmailNotVerifiedError,
+  NotFoundError,
+  UnauthenticatedError,
+} from "../../kernel/errors.js";
+import { asActor, type Principal, type VerifiedAccessToken } from "../../kernel/principal.js";
+import { profileOf, type UserProfile } from "../../kernel/user-profile.js";
+import { SystemRole } from "../../kernel/permission-catalog.js";
 
 export interface SignedIn {
   mfaRequired: false;
@@ -107,6 +103,8 @@ export interface AuthDependencies {
   audit: AuditTrail;
   /** Told of every change to a user's record. */
   access: AccessService;
+  /** Decides whom an actor may manage (unlocking another user). */
+  users: UserService;
   invitations: Invitations;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
@@ -449,8 +447,9 @@ export class AuthService {
     log.info("password changed", { event: "auth.password_changed", userId: user.id, endedSessions: ended });
   }
 
-  /** Lifts a lockout of the user's account. */
+  /** Lifts a lockout of the user's account; the actor must hold every permission the user holds. */
   async unlock(actor: Principal, userId: string): Promise<void> {
+    await this.deps.users.requireManageable(actor, userId);
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true } });
     if (!user) throw new NotFoundError("User");
     await this.deps.lockout.unlock(user.email);

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../../config.js";
 import { isUniqueViolation, type PrismaClient } from "../../platform/db/database.js";
-import { SystemRole } from "../permissions/index.js";
 import type { AuthService } from "./auth.service.js";
 import { checkPasswordPolicy } from "./password.js";
+import { SystemRole } from "../../kernel/permission-catalog.js";
 
 export const GENERATED_ADMIN_EMAIL = "admin@kafkey.local";
 

@@ -1,4 +1,4 @@
-export { AccessTokens, type AccessTokenCheck, type VerifiedAccessToken } from "./access-tokens.js";
+export { AccessTokens } from "./access-tokens.js";
 export { AccountEmailService } from "./account-email.service.js";
 export { AuthResolver, reveal } from "./auth.resolver.js";
 export { authRules } from "./auth.rules.js";

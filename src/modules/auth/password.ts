@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { dictionary } from "@zxcvbn-ts/language-common";
 import argon2 from "argon2";
 import type { Config } from "../../config.js";
-import type { FieldProblem } from "../../graphql/errors.js";
+import { type FieldProblem } from "../../kernel/errors.js";
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import QRCode from "qrcode";
-import { BadUserInputError, ConflictError } from "../../graphql/errors.js";
 import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
 import type { User as UserRecord } from "../../generated/prisma/client.js";
@@ -8,9 +7,10 @@ import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { hashToken } from "../../platform/secret-tokens.js";
-import type { AccessService } from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
+import { BadUserInputError, ConflictError } from "../../kernel/errors.js";
 
 export interface TotpSetup {
   secret: string;

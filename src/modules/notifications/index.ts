@@ -1,4 +1,3 @@
-export { CloseCode } from "./live.js";
 export { NotificationResolver } from "./notification.resolver.js";
 export { notificationRules } from "./notification.rules.js";
 export { NotificationService } from "./notification.service.js";

@@ -1,14 +1,15 @@
 import { Arg, Args, ArgsType, Ctx, Field, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
-import { BadUserInputError } from "../../graphql/errors.js";
-import { CursorArgs, MAX_PAGE_SIZE } from "../../graphql/pagination.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor } from "../../graphql/decorators.js";
+import { openLive } from "../../graphql/live.js";
+import { CursorArgs } from "../../graphql/pagination.js";
+import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
 import type { AuditEvent as AuditEventRecord, AuditFilter } from "../../platform/audit/audit-event.js";
 import { AuditEvent, AuditEventFilter } from "../audit/index.js";
-import { can, canInOrganization, type Principal } from "../permissions/index.js";
-import { openLive } from "./live.js";
+import { NotificationService } from "./notification.service.js";
 import { Notification, NotificationConnection, SecurityEvent } from "./notification.type.js";
-import { UUID } from "../../graphql/scalars.js";
 
 @ArgsType()
 class NotificationArgs extends CursorArgs {
@@ -20,28 +21,23 @@ interface LiveAuditArgs {
   filter?: AuditFilter | null;
 }
 
-/** Who may follow the audit trail live, and which part: all of it, or the active organization's. */
-function auditScope(principal: Principal): { organizationId?: string } | undefined {
-  if (can(principal, "audit.read")) return {};
-  const active = principal.organization;
-  if (active && canInOrganization(principal, active.id, "audit.read")) return { organizationId: active.id };
-  return undefined;
-}
-
 @Resolver()
 export class NotificationResolver {
+  constructor(private readonly service: NotificationService) {}
+
+  /** A subscribe step runs outside any instance: this app's service, from the request's container. */
+  private static serviceOf(context: unknown): NotificationService {
+    return (context as Context).container.get(NotificationService);
+  }
+
   @Query(() => NotificationConnection, { description: "The caller's notifications, newest first." })
-  async notifications(@Args(() => NotificationArgs) args: NotificationArgs, @Ctx() ctx: Context) {
-    const { userId } = await actorOf(ctx);
-    return ctx.services.notifications.list(userId, args.first, args.after, args.unreadOnly);
+  notifications(@Args(() => NotificationArgs) args: NotificationArgs, @Actor() actor: Principal) {
+    return this.service.list(actor.userId, args.first, args.after, args.unreadOnly);
   }
 
   @Mutation(() => Int, { description: "Marks the caller's notifications read; answers how many were unread." })
-  async markNotificationsRead(@Arg("ids", () => [UUID]) ids: string[], @Ctx() ctx: Context) {
-    if (ids.length > MAX_PAGE_SIZE) {
-      throw new BadUserInputError([{ path: "ids", message: `at most ${MAX_PAGE_SIZE} at a time` }]);
-    }
-    return ctx.services.notifications.markRead((await actorOf(ctx)).userId, ids);
+  markNotificationsRead(@Arg("ids", () => [UUID]) ids: string[], @Actor() actor: Principal) {
+    return this.service.markRead(actor.userId, ids);
   }
 
   @Subscription(() => SecurityEvent, {
@@ -53,14 +49,11 @@ export class NotificationResolver {
         context as Context,
         () => true,
         undefined,
-        (principal) => (context as Context).services.notifications.securityEvents(principal.userId),
+        (principal) => NotificationResolver.serviceOf(context).securityEvents(principal.userId),
       ),
   })
-  async securityEvents(@Root() event: SecurityEvent, @Ctx() ctx: Context): Promise<SecurityEvent> {
-    if (event.actorEmail === null) return event;
-    // Someone else acted: their email is for those who may read users, as of now.
-    const viewer = await ctx.reload();
-    return viewer && can(viewer, "users.read") ? event : { ...event, actorEmail: null };
+  securityEvents(@Root() event: SecurityEvent, @Ctx() ctx: Context): Promise<SecurityEvent> {
+    return this.service.securityEventFor(event, () => ctx.reload());
   }
 
   @Subscription(() => AuditEvent, {
@@ -69,20 +62,8 @@ export class NotificationResolver {
       "The audit trail live. Needs audit.read: through a platform role, every event; through a role in " +
       "the active organization, that organization's.",
     subscribe: ({ args, context }) => {
-      const ctx = context as Context;
-      let scope: { organizationId?: string } | undefined;
-      return openLive(
-        ctx,
-        (principal) => {
-          const now = auditScope(principal);
-          // A stream opened for one organization ends when the caller no longer reads it.
-          const same = now !== undefined && (scope === undefined || now.organizationId === scope.organizationId);
-          scope ??= now;
-          return same;
-        },
-        "audit.read",
-        () => ctx.services.notifications.auditEvents({ ...(args as LiveAuditArgs).filter, ...scope }),
-      );
+      const live = NotificationResolver.serviceOf(context).liveAudit((args as LiveAuditArgs).filter);
+      return openLive(context as Context, live.allowed, "audit.read", live.open);
     },
   })
   auditEventsLive(
@@ -103,7 +84,7 @@ export class NotificationResolver {
         context as Context,
         () => true,
         undefined,
-        (principal) => (context as Context).services.notifications.added(principal.userId),
+        (principal) => NotificationResolver.serviceOf(context).added(principal.userId),
       ),
   })
   notificationAdded(@Root() notification: Notification): Notification {

@@ -1,15 +1,26 @@
 import type { Notification as NotificationRecord, Prisma } from "../../generated/prisma/client.js";
-import { decodeCursor, encodeCursor } from "../../graphql/pagination.js";
 import type { AuditEvent, AuditFilter } from "../../platform/audit/audit-event.js";
 import { fromStored, toStored, type StoredAuditEvent } from "../../platform/audit/audit-event.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { EventBus, Stream } from "../../platform/events/event-bus.js";
 import { actedAlone, securityNotice } from "./security-events.js";
 import type { SecurityEvent } from "./notification.type.js";
+import { BadUserInputError } from "../../kernel/errors.js";
+import { decodeCursor, encodeCursor, MAX_PAGE_SIZE } from "../../kernel/paging.js";
+import { can, canInOrganization, type Principal } from "../../kernel/principal.js";
 
 /** The live topics: every audit event as it is delivered, and every new notification. */
 const AUDIT_TOPIC = "audit";
 const NOTIFICATION_TOPIC = "notifications";
+
+/** Which part of the audit trail one may follow live: all of it, or one organization's. */
+type AuditScope = { organizationId?: string };
+
+/** A live audit stream: whom it is for, checked before it opens and before each event; and its opening. */
+export interface LiveAudit {
+  allowed(principal: Principal): boolean;
+  open(): Promise<Stream<AuditEvent>>;
+}
 
 type StoredNotification = Omit<NotificationRecord, "createdAt" | "readAt"> & { createdAt: string; readAt: null };
 
@@ -20,6 +31,14 @@ function matches(event: AuditEvent, filter: AuditFilter): boolean {
     (!filter.action || event.action === filter.action) &&
     (!filter.organizationId || event.organizationId === filter.organizationId)
   );
+}
+
+/** Who may follow the audit trail live, and which part: all of it, or the active organization's. */
+function auditScope(principal: Principal): AuditScope | undefined {
+  if (can(principal, "audit.read")) return {};
+  const active = principal.organization;
+  if (active && canInOrganization(principal, active.id, "audit.read")) return { organizationId: active.id };
+  return undefined;
 }
 
 function asSecurityEvent(event: AuditEvent, userId: string): SecurityEvent | undefined {
@@ -105,8 +124,11 @@ export class NotificationService {
     };
   }
 
-  /** Marks the caller's notifications `ids` read. @returns how many were unread. */
+  /** Marks the caller's notifications `ids` (at most a page of them) read. @returns how many were unread. */
   async markRead(userId: string, ids: string[]): Promise<number> {
+    if (ids.length > MAX_PAGE_SIZE) {
+      throw new BadUserInputError([{ path: "ids", message: `at most ${MAX_PAGE_SIZE} at a time` }]);
+    }
     const { count } = await this.prisma.notification.updateMany({
       where: { userId, id: { in: ids }, readAt: null },
       data: { readAt: new Date() },
@@ -120,6 +142,34 @@ export class NotificationService {
       const event = fromStored(message as StoredAuditEvent);
       return asSecurityEvent(event, userId);
     });
+  }
+
+  /**
+   * A security event as `viewer` (loaded again, as of now) may see it: the email of someone else who
+   * acted is only for those who may read users.
+   */
+  async securityEventFor(event: SecurityEvent, viewer: () => Promise<Principal | null>): Promise<SecurityEvent> {
+    if (event.actorEmail === null) return event;
+    const now = await viewer();
+    return now && can(now, "users.read") ? event : { ...event, actorEmail: null };
+  }
+
+  /**
+   * The audit trail live, matching `filter`, in the part the caller may follow when it opens: all of
+   * it, or their active organization's. A stream opened for one organization ends when the caller no
+   * longer reads it (or acts in another).
+   */
+  liveAudit(filter: AuditFilter | null | undefined): LiveAudit {
+    let scope: AuditScope | undefined;
+    return {
+      allowed: (principal) => {
+        const now = auditScope(principal);
+        const same = now !== undefined && (scope === undefined || now.organizationId === scope.organizationId);
+        scope ??= now;
+        return same;
+      },
+      open: () => this.auditEvents({ ...filter, ...scope }),
+    };
   }
 
   /** Audit events matching `filter` from now on. */

@@ -1,6 +1,9 @@
 import { Arg, type ArgOptions, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { actorOf, type Context } from "../../graphql/context.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor } from "../../graphql/decorators.js";
+import type { Principal } from "../../kernel/principal.js";
 import { AuthPayload, reveal } from "../auth/index.js";
+import type { OAuthService } from "./oauth.service.js";
 import { LinkedAccount, OAuthProviderName } from "./oauth.type.js";
 
 /** The inline proofs of recent re-authentication, checked by the reauth rule before the resolver runs. */
@@ -16,9 +19,11 @@ const REAUTH =
 
 @Resolver()
 export class OAuthResolver {
+  constructor(private readonly oauth: OAuthService) {}
+
   @Query(() => [OAuthProviderName], { description: "The providers users can sign in with here." })
-  oauthProviders(@Ctx() ctx: Context) {
-    return ctx.services.oauth.enabledProviders();
+  oauthProviders() {
+    return this.oauth.enabledProviders();
   }
 
   @Mutation(() => AuthPayload, {
@@ -27,12 +32,12 @@ export class OAuthResolver {
       "or for mfaRequired when the account has a second factor.",
   })
   async exchangeOAuthCode(@Arg("code", () => String) code: string, @Ctx() ctx: Context) {
-    return reveal(ctx, await ctx.services.oauth.exchange(code, ctx.client));
+    return reveal(ctx, await this.oauth.exchange(code, ctx.client));
   }
 
   @Query(() => [LinkedAccount], { description: "The caller's provider identities." })
-  async linkedAccounts(@Ctx() ctx: Context) {
-    return ctx.services.oauth.linked((await actorOf(ctx)).userId);
+  linkedAccounts(@Actor() actor: Principal) {
+    return this.oauth.linked(actor.userId);
   }
 
   @Mutation(() => String, {
@@ -42,14 +47,15 @@ export class OAuthResolver {
       "Refused (CONFLICT EMAIL_NOT_VERIFIED) until the account's email is verified." +
       REAUTH,
   })
-  async linkAccount(
+  linkAccount(
     @Arg("provider", () => OAuthProviderName) provider: OAuthProviderName,
     @Arg("redirectUri", () => String) redirectUri: string,
     @Arg("currentPassword", () => String, PASSWORD_PROOF) _currentPassword: string | undefined,
     @Arg("mfaCode", () => String, CODE_PROOF) _mfaCode: string | undefined,
+    @Actor() actor: Principal,
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.oauth.linkUrl(await actorOf(ctx), provider, redirectUri, ctx.publicUrl);
+    return this.oauth.linkUrl(actor, provider, redirectUri, ctx.publicUrl);
   }
 
   @Mutation(() => LinkedAccount, {
@@ -58,13 +64,13 @@ export class OAuthResolver {
       "who must be the user who started it; the user is mailed." +
       REAUTH,
   })
-  async confirmLinkAccount(
+  confirmLinkAccount(
     @Arg("code", () => String) code: string,
     @Arg("currentPassword", () => String, PASSWORD_PROOF) _currentPassword: string | undefined,
     @Arg("mfaCode", () => String, CODE_PROOF) _mfaCode: string | undefined,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.oauth.confirmLink(await actorOf(ctx), code);
+    return this.oauth.confirmLink(actor, code);
   }
 
   @Mutation(() => Boolean, {
@@ -73,12 +79,12 @@ export class OAuthResolver {
       "to sign in." +
       REAUTH,
   })
-  async unlinkAccount(
+  unlinkAccount(
     @Arg("provider", () => OAuthProviderName) provider: OAuthProviderName,
     @Arg("currentPassword", () => String, PASSWORD_PROOF) _currentPassword: string | undefined,
     @Arg("mfaCode", () => String, CODE_PROOF) _mfaCode: string | undefined,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.oauth.unlink(await actorOf(ctx), provider);
+    return this.oauth.unlink(actor, provider);
   }
 }

@@ -1,13 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { SocialAccount } from "../../generated/prisma/client.js";
-import type { ClientInfo } from "../../graphql/context.js";
-import {
-  BadUserInputError,
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnauthenticatedError,
-} from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { isUniqueViolation, lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
@@ -16,10 +8,19 @@ import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import { linkedAccountMail } from "../auth/account-mail.js";
-import type { AuthResult, AuthService } from "../auth/index.js";
-import { type Principal, SystemRole } from "../permissions/index.js";
+import { type AuthResult, type AuthService } from "../auth/index.js";
 import { OAuthFlowError } from "./oauth.errors.js";
 import type { ExternalIdentity, OAuthProvider, ProviderName } from "./providers.js";
+import { type ClientInfo } from "../../kernel/request.js";
+import {
+  BadUserInputError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+} from "../../kernel/errors.js";
+import { type Principal } from "../../kernel/principal.js";
+import { SystemRole } from "../../kernel/permission-catalog.js";
 
 /** How long the browser may take at the provider. */
 const STATE_MS = 10 * 60_000;

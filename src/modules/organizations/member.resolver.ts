@@ -1,10 +1,14 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor, InTenant } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
-import { asActor } from "../permissions/index.js";
-import { Role } from "../roles/index.js";
-import { InOrganization, InviteMemberInput, MemberFilter } from "./organization.inputs.js";
+import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import type { Tenant } from "../../kernel/request.js";
+import { Role, type RoleLoaders } from "../roles/index.js";
+import type { MemberService } from "./member.service.js";
+import { InviteMemberInput, MemberFilter } from "./organization.inputs.js";
 import {
   InvitationPreview,
   Organization,
@@ -12,28 +16,31 @@ import {
   OrganizationMember,
   OrganizationMemberPage,
 } from "./organization.type.js";
-import { UUID } from "../../graphql/scalars.js";
 
 @Resolver(() => OrganizationMember)
 export class MemberResolver {
+  constructor(
+    private readonly service: MemberService,
+    private readonly loaders: RoleLoaders,
+  ) {}
+
   @Query(() => OrganizationMemberPage, { description: "Members, first joined first. Needs org.members.read." })
-  async members(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  members(
+    @InTenant() tenant: Tenant,
     @Args(() => PageArgs) page: PageArgs,
     @Arg("filter", () => MemberFilter, { nullable: true }) filter: MemberFilter | undefined,
-    @Ctx() ctx: Context,
   ) {
-    return ctx.services.members.list(await ctx.tenant(organizationId), page, filter);
+    return this.service.list(tenant, page, filter);
   }
 
   @Query(() => [OrganizationInvitation], { description: "Pending invitations, newest first. Needs org.members.read." })
-  async invitations(@Args(() => InOrganization) { organizationId }: InOrganization, @Ctx() ctx: Context) {
-    return ctx.services.members.pending(await ctx.tenant(organizationId));
+  invitations(@InTenant() tenant: Tenant) {
+    return this.service.pending(tenant);
   }
 
   @Query(() => InvitationPreview, { description: "What an invitation link is for, without using it." })
-  invitation(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
-    return ctx.services.members.preview(token);
+  invitation(@Arg("token", () => String) token: string) {
+    return this.service.preview(token);
   }
 
   @Mutation(() => OrganizationInvitation, {
@@ -41,77 +48,67 @@ export class MemberResolver {
       "Mails a single-use link (valid 7 days) to join with a role (member by default). " +
       "Needs org.members.invite, and every permission the role carries.",
   })
-  async inviteMember(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  inviteMember(
+    @InTenant() tenant: Tenant,
     @Arg("input", () => InviteMemberInput) input: InviteMemberInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.members.invite(await actorOf(ctx), await ctx.tenant(organizationId), input);
+    return this.service.invite(actor, tenant, input);
   }
 
   @Mutation(() => Boolean, { description: "The link stops working. Needs org.members.invite." })
-  async revokeInvitation(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("id", () => UUID) id: string,
-    @Ctx() ctx: Context,
-  ) {
-    return ctx.services.members.revokeInvitation(await actorOf(ctx), await ctx.tenant(organizationId), id);
+  revokeInvitation(@InTenant() tenant: Tenant, @Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
+    return this.service.revokeInvitation(actor, tenant, id);
   }
 
   @Mutation(() => Organization, {
     description: "Joins the organization of an invitation; the caller's address must be the one invited.",
   })
-  async acceptInvitation(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
-    const actor = await actorOf(ctx);
-    const organizationId = await ctx.services.members.accept(asActor(actor), token);
-    return ctx.services.organizations.byId(organizationId);
+  acceptInvitation(@Arg("token", () => String) token: string, @Actor() actor: Principal) {
+    return this.service.join(actor, token);
   }
 
   @Mutation(() => Boolean, {
     description:
       "Removes a member. Needs org.members.remove, and every permission the member holds there. The last owner stays.",
   })
-  async removeMember(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("userId", () => UUID) userId: string,
-    @Ctx() ctx: Context,
-  ) {
-    return ctx.services.members.remove(await actorOf(ctx), await ctx.tenant(organizationId), userId);
+  removeMember(@InTenant() tenant: Tenant, @Arg("userId", () => UUID) userId: string, @Actor() actor: Principal) {
+    return this.service.remove(actor, tenant, userId);
   }
 
   @Mutation(() => Boolean, { description: "The caller leaves an organization. Its last owner cannot." })
-  async leaveOrganization(@Arg("organizationId", () => UUID) organizationId: string, @Ctx() ctx: Context) {
-    return ctx.services.members.leave(await actorOf(ctx), organizationId);
+  leaveOrganization(@Arg("organizationId", () => UUID) organizationId: string, @Actor() actor: Principal) {
+    return this.service.leave(actor, organizationId);
   }
 
   @Mutation(() => OrganizationMember, {
     description:
       "Grants a role of the organization to a member. Needs org.roles.manage, and every permission it carries.",
   })
-  async assignOrganizationRole(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  assignOrganizationRole(
+    @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.members.assignRole(await actorOf(ctx), await ctx.tenant(organizationId), userId, roleId);
+    return this.service.assignRole(actor, tenant, userId, roleId);
   }
 
   @Mutation(() => OrganizationMember, {
     description:
       "Takes a role of the organization from a member. Needs org.roles.manage, and every permission it carries. The last owner stays.",
   })
-  async unassignOrganizationRole(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  unassignOrganizationRole(
+    @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.members.unassignRole(await actorOf(ctx), await ctx.tenant(organizationId), userId, roleId);
+    return this.service.unassignRole(actor, tenant, userId, roleId);
   }
 
   @FieldResolver(() => [Role])
   roles(@Root() member: OrganizationMember, @Ctx() ctx: Context) {
-    return ctx.loaders.rolesByMember.load(member);
+    return this.loaders.of(ctx).rolesByMember.load(member);
   }
 }

@@ -1,7 +1,4 @@
-import type { Prisma, Role as RoleRecord } from "../../generated/prisma/client.js";
-import type { Tenant } from "../../graphql/context.js";
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
-import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
+import type { Organization as OrganizationRecord, Prisma, Role as RoleRecord } from "../../generated/prisma/client.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
@@ -9,18 +6,16 @@ import type { ScopedClients } from "../../platform/db/scoped.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { Logger } from "../../platform/observability/logger.js";
-import {
-  type AccessService,
-  asActor,
-  firstMissingGrant,
-  organizationGrants,
-  type Principal,
-} from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import { invitationMail } from "./invitation-mail.js";
 import type { InviteMemberInput, MemberFilter } from "./organization.inputs.js";
+import { type Tenant } from "../../kernel/request.js";
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
+import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
+import { asActor, firstMissingGrant, organizationGrants, type Principal } from "../../kernel/principal.js";
 
 type Tx = Prisma.TransactionClient;
 
@@ -77,7 +72,7 @@ export class MemberService {
 
   async list(
     tenant: Tenant,
-    page: PageArgs,
+    page: PageRequest,
     filter: MemberFilter = {},
   ): Promise<{ items: Member[]; pageInfo: PageInfo }> {
     const search = filter.search?.trim() ? likeLiteral(filter.search.trim()) : undefined;
@@ -256,6 +251,12 @@ export class MemberService {
     const organizationId = await this.deps.prisma.$transaction(join);
     await this.deps.access.invalidateUser(user.id);
     return organizationId;
+  }
+
+  /** The signed-in `actor` accepts an invitation (see `accept`). @returns the organization joined. */
+  async join(actor: Principal, token: string): Promise<OrganizationRecord> {
+    const organizationId = await this.accept(asActor(actor), token);
+    return this.deps.prisma.organization.findUniqueOrThrow({ where: { id: organizationId } });
   }
 
   /**

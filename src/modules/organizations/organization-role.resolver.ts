@@ -1,16 +1,19 @@
-import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Mutation, Query, Resolver } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
-import { CreateRoleInput, Role, UpdateRoleInput } from "../roles/index.js";
-import { InOrganization } from "./organization.inputs.js";
+import { Actor, InTenant } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import type { Tenant } from "../../kernel/request.js";
+import { CreateRoleInput, Role, type RoleService, UpdateRoleInput } from "../roles/index.js";
 
 /** An organization's own roles: the same service as the platform's, in the organization's realm. */
 @Resolver(() => Role)
 export class OrganizationRoleResolver {
+  constructor(private readonly roles: RoleService) {}
+
   @Query(() => [Role], { description: "The organization's roles, by name. Needs org.roles.read." })
-  async organizationRoles(@Args(() => InOrganization) { organizationId }: InOrganization, @Ctx() ctx: Context) {
-    return ctx.services.roles.list(await ctx.tenant(organizationId));
+  organizationRoles(@InTenant() tenant: Tenant) {
+    return this.roles.list(tenant);
   }
 
   @Mutation(() => Role, {
@@ -18,35 +21,31 @@ export class OrganizationRoleResolver {
       "Needs org.roles.manage, and every permission given to the role. Organization roles carry organization " +
       "permissions and the application's own, never platform ones.",
   })
-  async createOrganizationRole(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  createOrganizationRole(
+    @InTenant() tenant: Tenant,
     @Arg("input", () => CreateRoleInput) input: CreateRoleInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.roles.create(await actorOf(ctx), await ctx.tenant(organizationId), input);
+    return this.roles.create(actor, tenant, input);
   }
 
   @Mutation(() => Role, {
     description: "Needs org.roles.manage, and every permission the role carries. System roles keep their name.",
   })
-  async updateOrganizationRole(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  updateOrganizationRole(
+    @InTenant() tenant: Tenant,
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.roles.update(await actorOf(ctx), await ctx.tenant(organizationId), id, input);
+    return this.roles.update(actor, tenant, id, input);
   }
 
   @Mutation(() => Boolean, {
     description: "Needs org.roles.manage, and every permission the role carries. System roles stay.",
   })
-  async deleteOrganizationRole(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
-    @Arg("id", () => UUID) id: string,
-    @Ctx() ctx: Context,
-  ) {
-    return ctx.services.roles.delete(await actorOf(ctx), await ctx.tenant(organizationId), id);
+  deleteOrganizationRole(@InTenant() tenant: Tenant, @Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
+    return this.roles.delete(actor, tenant, id);
   }
 
   @Mutation(() => Role, {
@@ -54,17 +53,12 @@ export class OrganizationRoleResolver {
       "Replaces the role's permissions. Needs org.roles.manage, and every permission the role carries and is given. " +
       "The owner role keeps its own.",
   })
-  async setOrganizationRolePermissions(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  setOrganizationRolePermissions(
+    @InTenant() tenant: Tenant,
     @Arg("roleId", () => UUID) roleId: string,
     @Arg("permissionIds", () => [UUID]) permissionIds: string[],
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.roles.setPermissions(
-      await actorOf(ctx),
-      await ctx.tenant(organizationId),
-      roleId,
-      permissionIds,
-    );
+    return this.roles.setPermissions(actor, tenant, roleId, permissionIds);
   }
 }

@@ -1,4 +1,4 @@
-import { ArgsType, Field, InputType } from "type-graphql";
+import { Field, InputType } from "type-graphql";
 
 import { IsOptional, Length, Matches, MaxLength } from "class-validator";
 import { EmailAddress } from "../users/index.js";
@@ -66,15 +66,4 @@ export class MemberFilter {
   @Field(() => UUID, { nullable: true, description: "Holding this role of the organization" })
   @IsOptional()
   roleId?: string;
-}
-
-/** Names the organization an operation acts on; the active one when omitted. */
-@ArgsType()
-export class InOrganization {
-  @Field(() => UUID, {
-    nullable: true,
-    description: "The active organization when omitted. Membership counts only in the active organization.",
-  })
-  @IsOptional()
-  organizationId?: string;
 }

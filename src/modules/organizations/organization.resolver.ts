@@ -1,16 +1,22 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor, InTenant } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
-import { CreateOrganizationInput, InOrganization, UpdateOrganizationInput } from "./organization.inputs.js";
-import { Organization, OrganizationPage, OrganizationSwitch } from "./organization.type.js";
 import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import type { Tenant } from "../../kernel/request.js";
+import { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.inputs.js";
+import type { OrganizationService } from "./organization.service.js";
+import { Organization, OrganizationPage, OrganizationSwitch } from "./organization.type.js";
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
+  constructor(private readonly service: OrganizationService) {}
+
   @Query(() => [Organization], { description: "The organizations the caller belongs to, by name." })
-  async organizations(@Ctx() ctx: Context) {
-    return ctx.services.organizations.mine((await actorOf(ctx)).userId);
+  organizations(@Actor() actor: Principal) {
+    return this.service.mine(actor.userId);
   }
 
   @Query(() => OrganizationPage, { description: "Every organization, oldest first. Needs orgs.read (platform)." })
@@ -18,23 +24,23 @@ export class OrganizationResolver {
     @Args(() => PageArgs) page: PageArgs,
     @Arg("search", () => String, { nullable: true, description: "Part of the name or slug" })
     search: string | undefined,
-    @Ctx() ctx: Context,
   ) {
-    return ctx.services.organizations.all(page, search?.slice(0, 100));
+    return this.service.all(page, search?.slice(0, 100));
   }
 
+  // The organization is named by `id`, not by the `organizationId` that @InTenant() declares.
   @Query(() => Organization, { description: "Needs org.read in it (or orgs.read)." })
   async organization(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.organizations.get(await ctx.tenant(id));
+    return this.service.get(await ctx.tenant(id));
   }
 
+  // Null without an active organization, where @InTenant() would refuse (and declare an argument).
   @Query(() => Organization, {
     nullable: true,
     description: "The organization this request acts in (token's org claim or x-organization-id), if any.",
   })
-  async activeOrganization(@Ctx() ctx: Context) {
-    const actor = await actorOf(ctx);
-    return actor.organization ? ctx.services.organizations.get(await ctx.tenant(actor.organization.id)) : null;
+  async activeOrganization(@Actor() actor: Principal, @Ctx() ctx: Context) {
+    return actor.organization ? this.service.get(await ctx.tenant(actor.organization.id)) : null;
   }
 
   @Mutation(() => Organization, {
@@ -42,27 +48,27 @@ export class OrganizationResolver {
       "Creates an organization with owner, admin and member roles; the caller becomes its owner. " +
       "Who may is set by KAFKEY_ORGANIZATION_CREATION (verified users by default).",
   })
-  async createOrganization(
+  createOrganization(
     @Arg("input", () => CreateOrganizationInput) input: CreateOrganizationInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.organizations.create(await actorOf(ctx), input);
+    return this.service.create(actor, input);
   }
 
   @Mutation(() => Organization, { description: "Needs org.update; changing the status needs orgs.manage." })
-  async updateOrganization(
-    @Args(() => InOrganization) { organizationId }: InOrganization,
+  updateOrganization(
+    @InTenant() tenant: Tenant,
     @Arg("input", () => UpdateOrganizationInput) input: UpdateOrganizationInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.organizations.update(await actorOf(ctx), await ctx.tenant(organizationId), input);
+    return this.service.update(actor, tenant, input);
   }
 
   @Mutation(() => Boolean, {
     description: "Deletes the organization, its members, roles and invitations. Needs org.delete (its owners).",
   })
-  async deleteOrganization(@Args(() => InOrganization) { organizationId }: InOrganization, @Ctx() ctx: Context) {
-    return ctx.services.organizations.delete(await actorOf(ctx), await ctx.tenant(organizationId));
+  deleteOrganization(@InTenant() tenant: Tenant, @Actor() actor: Principal) {
+    return this.service.delete(actor, tenant);
   }
 
   @Mutation(() => OrganizationSwitch, {
@@ -70,10 +76,11 @@ export class OrganizationResolver {
       "Makes the calling session act in an organization the caller belongs to (null: in none), and " +
       "answers an access token carrying it. Refreshed tokens keep it.",
   })
-  async switchOrganization(
+  switchOrganization(
     @Arg("organizationId", () => UUID, { nullable: true }) organizationId: string | null,
+    @Actor() actor: Principal,
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.organizations.switchTo(await actorOf(ctx), ctx.token!.sessionId, organizationId ?? null);
+    return this.service.switchTo(actor, ctx.token!.sessionId, organizationId ?? null);
   }
 }

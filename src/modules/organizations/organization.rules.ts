@@ -1,12 +1,7 @@
 import { allow, and } from "graphql-shield";
 import { rateLimited } from "../../graphql/rate-limit.js";
-import {
-  isAuthenticated,
-  isPublic,
-  organizationPermission,
-  type OrganizationPermission,
-  requirePermission,
-} from "../permissions/index.js";
+import { isAuthenticated, isPublic, organizationPermission, requirePermission } from "../permissions/index.js";
+import { type OrganizationPermission } from "../../kernel/permission-catalog.js";
 
 /** A root field acting on its `organizationId` argument, else the active organization. */
 const inArgument = (key: OrganizationPermission) =>

@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { Organization as OrganizationRecord, Prisma } from "../../generated/prisma/client.js";
-import type { Tenant } from "../../graphql/context.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
-import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { isUniqueViolation, likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
-import type { AccessTokens } from "../auth/index.js";
-import { type AccessService, asActor, can, ORGANIZATION_ROLES, type Principal } from "../permissions/index.js";
+import { type AccessTokens } from "../auth/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.inputs.js";
+import { type Tenant } from "../../kernel/request.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
+import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
+import { asActor, can, type Principal } from "../../kernel/principal.js";
+import { ORGANIZATION_ROLES } from "../../kernel/permission-catalog.js";
 
 /** Who may create organizations (`KAFKEY_ORGANIZATION_CREATION`). */
 export type OrganizationCreation = "verified-users" | "users" | "admins";
@@ -125,7 +127,7 @@ export class OrganizationService {
   }
 
   /** Every organization, oldest first (platform admins). */
-  async all(page: PageArgs, search?: string): Promise<{ items: OrganizationRecord[]; pageInfo: PageInfo }> {
+  async all(page: PageRequest, search?: string): Promise<{ items: OrganizationRecord[]; pageInfo: PageInfo }> {
     const text = search?.trim() ? likeLiteral(search.trim()) : undefined;
     const where: Prisma.OrganizationWhereInput = text
       ? {
@@ -142,11 +144,6 @@ export class OrganizationService {
       }),
     ]);
     return { items, pageInfo: pageInfo(page, totalItems) };
-  }
-
-  /** An organization the caller was just let into (accepting an invitation). */
-  byId(id: string): Promise<OrganizationRecord> {
-    return this.deps.prisma.organization.findUniqueOrThrow({ where: { id } });
   }
 
   async get(tenant: Tenant): Promise<OrganizationRecord> {

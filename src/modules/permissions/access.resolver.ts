@@ -1,22 +1,26 @@
-import { Arg, Ctx, Query, Resolver } from "type-graphql";
-import { actorOf, type Context } from "../../graphql/context.js";
-import { holdsNow } from "./access.js";
+import { Arg, Query, Resolver } from "type-graphql";
+
+import { Actor } from "../../graphql/decorators.js";
+import { holdsNow, type Principal } from "../../kernel/principal.js";
+import type { AccessService } from "./access.js";
 
 @Resolver()
 export class AccessResolver {
+  constructor(private readonly access: AccessService) {}
+
   @Query(() => [String], {
     description:
       "The caller's effective permissions, wildcards expanded: their platform roles', and their roles' in the active organization.",
   })
-  async myPermissions(@Ctx() ctx: Context) {
-    return ctx.services.access.effectivePermissions(await actorOf(ctx));
+  myPermissions(@Actor() actor: Principal) {
+    return this.access.effectivePermissions(actor);
   }
 
   @Query(() => Boolean, {
     description:
       "Whether the caller holds `permission`, directly or by a wildcard, through a platform role or a role in the active organization.",
   })
-  async can(@Arg("permission", () => String) permission: string, @Ctx() ctx: Context) {
-    return holdsNow(await actorOf(ctx), permission);
+  can(@Arg("permission", () => String) permission: string, @Actor() actor: Principal) {
+    return holdsNow(actor, permission);
   }
 }

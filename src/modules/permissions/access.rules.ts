@@ -1,9 +1,13 @@
 import { allow } from "graphql-shield";
-import type { Context } from "../../graphql/context.js";
-import { ForbiddenError, UnauthenticatedError } from "../../graphql/errors.js";
+import { type Context } from "../../graphql/context.js";
 import { guardedRule } from "../../graphql/rule.js";
-import { can, canInOrganization, type Principal } from "./access.js";
-import type { CatalogPermission, OrganizationPermission, SystemRole } from "./catalog.js";
+import { ForbiddenError, UnauthenticatedError } from "../../kernel/errors.js";
+import { can, canInOrganization, type Principal } from "../../kernel/principal.js";
+import {
+  type CatalogPermission,
+  type OrganizationPermission,
+  type SystemRole,
+} from "../../kernel/permission-catalog.js";
 
 /** Public fields: anyone may call them. */
 export const isPublic = allow;

@@ -1,20 +1,4 @@
-export {
-  AccessService,
-  type ActiveOrganization,
-  asActor,
-  can,
-  canInOrganization,
-  firstMissing,
-  firstMissingGrant,
-  holdsNow,
-  organizationGrants,
-  type OrganizationRefusal,
-  type Principal,
-  profileOf,
-  USER_PROFILE_COLUMNS,
-  USER_SECRETS,
-  type UserProfile,
-} from "./access.js";
+export { AccessService } from "./access.js";
 export {
   accessRules,
   isAuthenticated,
@@ -26,15 +10,6 @@ export {
   selfOrPermission,
 } from "./access.rules.js";
 export { AccessResolver } from "./access.resolver.js";
-export {
-  ORGANIZATION_PERMISSIONS,
-  ORGANIZATION_ROLES,
-  type OrganizationPermission,
-  PERMISSION_CATALOG,
-  SystemRole,
-  isCatalogPermission,
-  isOrganizationAssignable,
-} from "./catalog.js";
 export { PermissionResolver } from "./permission.resolver.js";
 export { permissionRules } from "./permission.rules.js";
 export { PermissionService } from "./permission.service.js";

@@ -1,43 +1,47 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Mutation, Query, Resolver } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
-import { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
-import { Permission } from "./permission.type.js";
+import { Actor } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
+import type { PermissionService } from "./permission.service.js";
+import { Permission } from "./permission.type.js";
 
 @Resolver(() => Permission)
 export class PermissionResolver {
+  constructor(private readonly service: PermissionService) {}
+
   @Query(() => [Permission], { description: "Every permission, by key. Needs permissions.read." })
-  permissions(@Ctx() ctx: Context) {
-    return ctx.services.permissions.list();
+  permissions() {
+    return this.service.list();
   }
 
   @Query(() => Permission, { description: "Needs permissions.read." })
-  permission(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.permissions.get(id);
+  permission(@Arg("id", () => UUID) id: string) {
+    return this.service.get(id);
   }
 
   @Mutation(() => Permission, { description: "Needs permissions.create." })
-  async createPermission(@Arg("input", () => CreatePermissionInput) input: CreatePermissionInput, @Ctx() ctx: Context) {
-    return ctx.services.permissions.create(await actorOf(ctx), input);
+  createPermission(@Arg("input", () => CreatePermissionInput) input: CreatePermissionInput, @Actor() actor: Principal) {
+    return this.service.create(actor, input);
   }
 
   @Mutation(() => Permission, {
     description:
       "Needs permissions.update, and the permission itself; a new key also needs the caller to hold that key.",
   })
-  async updatePermission(
+  updatePermission(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdatePermissionInput) input: UpdatePermissionInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.permissions.update(await actorOf(ctx), id, input);
+    return this.service.update(actor, id, input);
   }
 
   @Mutation(() => Boolean, {
     description: "Needs permissions.delete, and the permission itself. Built-in permissions cannot be deleted.",
   })
-  async deletePermission(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.permissions.delete(await actorOf(ctx), id);
+  deletePermission(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
+    return this.service.delete(actor, id);
   }
 }

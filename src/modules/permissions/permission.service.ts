@@ -1,11 +1,16 @@
 import type { Permission as PermissionRecord } from "../../generated/prisma/client.js";
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import type { Prisma, PrismaClient } from "../../platform/db/database.js";
-import { type AccessService, asActor, can, type Principal } from "./access.js";
-import { isCatalogPermission, isOrganizationAssignable, isValidPermissionKey } from "./catalog.js";
+import { type AccessService } from "./access.js";
 import type { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
+import { asActor, can, type Principal } from "../../kernel/principal.js";
+import {
+  isCatalogPermission,
+  isOrganizationAssignable,
+  isValidPermissionKey,
+} from "../../kernel/permission-catalog.js";
 
 function checkKey(key: string, path: string): void {
   if (!isValidPermissionKey(key)) {

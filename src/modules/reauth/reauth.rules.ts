@@ -1,9 +1,10 @@
 import { and, chain, type IRules } from "graphql-shield";
-import { UnauthenticatedError } from "../../graphql/errors.js";
 import { rateLimited } from "../../graphql/rate-limit.js";
 import { guardedRule } from "../../graphql/rule.js";
 import { isAuthenticated } from "../permissions/index.js";
 import { CREDENTIAL_MUTATIONS, type CredentialMutation, type CredentialProof } from "./credential-mutations.js";
+import { ReauthService } from "./reauth.service.js";
+import { UnauthenticatedError } from "../../kernel/errors.js";
 
 type ShieldRule = Parameters<typeof chain>[0];
 
@@ -17,7 +18,8 @@ function recentlyAuthenticated(name: CredentialMutation) {
     if (entry.when !== undefined && args[entry.when] !== true) return true;
     const principal = await ctx.principal();
     if (!principal || !ctx.token) return new UnauthenticatedError();
-    return ctx.services.reauth.check(
+    const reauth = ctx.container.get(ReauthService);
+    return reauth.check(
       principal,
       ctx.token.sessionId,
       { currentPassword: optionalString(args.currentPassword), mfaCode: optionalString(args.mfaCode) },

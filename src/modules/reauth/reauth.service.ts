@@ -1,11 +1,4 @@
 import type { GraphQLError } from "graphql";
-import type { ClientInfo } from "../../graphql/context.js";
-import {
-  BadUserInputError,
-  ConflictError,
-  ReauthenticationRequiredError,
-  type FieldProblem,
-} from "../../graphql/errors.js";
 import { type AuditTrail, onOwnAccount } from "../../platform/audit/audit-trail.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
@@ -16,7 +9,14 @@ import { reauthenticationMail } from "../auth/account-mail.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { Passwords } from "../auth/password.js";
 import type { MfaService } from "../mfa/index.js";
-import type { Principal } from "../permissions/index.js";
+import { type ClientInfo } from "../../kernel/request.js";
+import {
+  BadUserInputError,
+  ConflictError,
+  ReauthenticationRequiredError,
+  type FieldProblem,
+} from "../../kernel/errors.js";
+import { type Principal } from "../../kernel/principal.js";
 
 /** How long a step-up proof lets its session change credentials. */
 export const PROOF_MS = 5 * 60_000;

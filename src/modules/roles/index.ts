@@ -1,4 +1,4 @@
-export { createRoleLoaders, type RoleLoaders } from "./role.loaders.js";
+export { RoleLoaders } from "./role.loaders.js";
 export { RoleResolver } from "./role.resolver.js";
 export { roleRules } from "./role.rules.js";
 export { type RoleRealm, RoleService } from "./role.service.js";

@@ -4,7 +4,7 @@ import type { ScopedClients } from "../../platform/db/scoped.js";
 import type { Permission as PermissionRecord, Role as RoleRecord } from "../../generated/prisma/client.js";
 
 /** Per-request batch loaders: a list of N users costs the same number of statements as one user. */
-export interface RoleLoaders {
+export interface RequestRoleLoaders {
   rolesByUserId: DataLoader<string, RoleRecord[]>;
   permissionsByRoleId: DataLoader<string, PermissionRecord[]>;
   /** A member's roles in their organization, read through that organization's scoped client. */
@@ -19,7 +19,7 @@ function groupBy<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => strin
 
 const memberKey = (m: { organizationId: string; userId: string }) => `${m.organizationId}/${m.userId}`;
 
-export function createRoleLoaders(prisma: PrismaClient, scoped: ScopedClients): RoleLoaders {
+function createRoleLoaders(prisma: PrismaClient, scoped: ScopedClients): RequestRoleLoaders {
   return {
     // One statement each (a JOIN): Prisma's `include` would send a second one for the related rows.
     rolesByUserId: new DataLoader(async (userIds) => {
@@ -64,4 +64,17 @@ export function createRoleLoaders(prisma: PrismaClient, scoped: ScopedClients): 
       { cacheKeyFn: memberKey },
     ),
   };
+}
+
+/** Makes each request's role loaders, once per request: a loader's cache lives as long as its request. */
+export class RoleLoaders {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly scoped: ScopedClients,
+  ) {}
+
+  /** The loaders of the request `request` (its GraphQL context). */
+  of(request: { once<T>(key: object, make: () => T): T }): RequestRoleLoaders {
+    return request.once(this, () => createRoleLoaders(this.prisma, this.scoped));
+  }
 }

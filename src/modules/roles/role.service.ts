@@ -1,19 +1,13 @@
 import type { Role as RoleRecord } from "../../generated/prisma/client.js";
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { lockRow, type Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { ScopedClient } from "../../platform/db/scoped.js";
-import {
-  type AccessService,
-  asActor,
-  firstMissingGrant,
-  isOrganizationAssignable,
-  organizationGrants,
-  type Principal,
-  SystemRole,
-} from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { CreateRoleInput, UpdateRoleInput } from "./role.inputs.js";
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
+import { asActor, firstMissingGrant, organizationGrants, type Principal } from "../../kernel/principal.js";
+import { isOrganizationAssignable, SystemRole } from "../../kernel/permission-catalog.js";
 
 type Tx = Prisma.TransactionClient;
 

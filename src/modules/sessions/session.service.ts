@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Session as SessionRecord } from "../../generated/prisma/client.js";
-import type { ClientInfo } from "../../graphql/context.js";
-import { UnauthenticatedError } from "../../graphql/errors.js";
 import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js";
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
-import { asActor, type Principal, USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../permissions/index.js";
 import type { Revocations } from "../../platform/revocations.js";
+import { type ClientInfo } from "../../kernel/request.js";
+import { UnauthenticatedError } from "../../kernel/errors.js";
+import { asActor, type Principal } from "../../kernel/principal.js";
+import { USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../../kernel/user-profile.js";
 
 /** The kind of credential a session is, to the revocation mechanism. */
 const SESSION = "session";

@@ -1,79 +1,86 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 
-import { actorOf, type Context } from "../../graphql/context.js";
+import type { Context } from "../../graphql/context.js";
+import { Actor } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
-import { Role } from "../roles/index.js";
-import { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
-import { User, UserPage } from "./user.type.js";
 import { UUID } from "../../graphql/scalars.js";
+import type { Principal } from "../../kernel/principal.js";
+import { Role, type RoleLoaders } from "../roles/index.js";
+import { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
+import type { UserService } from "./user.service.js";
+import { User, UserPage } from "./user.type.js";
 
 @Resolver(() => User)
 export class UserResolver {
+  constructor(
+    private readonly service: UserService,
+    private readonly loaders: RoleLoaders,
+  ) {}
+
   @Query(() => User, { description: "The signed-in user." })
-  async me(@Ctx() ctx: Context) {
+  me(@Actor() actor: Principal) {
     // Loaded with the caller's grants, and cached with them until the user changes.
-    return (await actorOf(ctx)).profile;
+    return actor.profile;
   }
 
   @Mutation(() => User, { description: "Changes the caller's own profile." })
-  async updateMe(@Arg("input", () => UpdateMeInput) input: UpdateMeInput, @Ctx() ctx: Context) {
-    return ctx.services.users.updateMe((await actorOf(ctx)).userId, input);
+  updateMe(@Arg("input", () => UpdateMeInput) input: UpdateMeInput, @Actor() actor: Principal) {
+    return this.service.updateMe(actor.userId, input);
   }
 
   @Query(() => UserPage, { description: "Users, oldest first. Needs the admin role and users.read." })
   users(
     @Args(() => PageArgs) page: PageArgs,
     @Arg("filter", () => UserFilter, { nullable: true }) filter: UserFilter | undefined,
-    @Ctx() ctx: Context,
   ) {
-    return ctx.services.users.list(page, filter);
+    return this.service.list(page, filter);
   }
 
   @Query(() => User, { description: "Needs users.read." })
-  user(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.users.get(id);
+  user(@Arg("id", () => UUID) id: string) {
+    return this.service.get(id);
   }
 
   @Mutation(() => User, {
     description: "Needs users.update, and every permission the user holds. The last active admin cannot be disabled.",
   })
-  async updateUser(
+  updateUser(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateUserInput) input: UpdateUserInput,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.users.update(await actorOf(ctx), id, input);
+    return this.service.update(actor, id, input);
   }
 
   @Mutation(() => Boolean, {
     description: "Needs users.delete, and every permission the user holds. The last active admin cannot be deleted.",
   })
-  async deleteUser(@Arg("id", () => UUID) id: string, @Ctx() ctx: Context) {
-    return ctx.services.users.delete(await actorOf(ctx), id);
+  deleteUser(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
+    return this.service.delete(actor, id);
   }
 
   @Mutation(() => User, { description: "Needs users.update, and every permission the role carries." })
-  async assignRole(
+  assignRole(
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.users.assignRole(await actorOf(ctx), userId, roleId);
+    return this.service.assignRole(actor, userId, roleId);
   }
 
   @Mutation(() => User, {
     description: "Needs users.update, every permission the role carries, and every permission the user holds.",
   })
-  async removeRole(
+  removeRole(
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
-    @Ctx() ctx: Context,
+    @Actor() actor: Principal,
   ) {
-    return ctx.services.users.removeRole(await actorOf(ctx), userId, roleId);
+    return this.service.removeRole(actor, userId, roleId);
   }
 
   @FieldResolver(() => [Role])
   roles(@Root() user: User, @Ctx() ctx: Context) {
-    return ctx.loaders.rolesByUserId.load(user.id);
+    return this.loaders.of(ctx).rolesByUserId.load(user.id);
   }
 }

@@ -1,11 +1,6 @@
 import { allow, and } from "graphql-shield";
-import {
-  isAuthenticated,
-  requirePermission,
-  requirePlatformRole,
-  selfOrPermission,
-  SystemRole,
-} from "../permissions/index.js";
+import { isAuthenticated, requirePermission, requirePlatformRole, selfOrPermission } from "../permissions/index.js";
+import { SystemRole } from "../../kernel/permission-catalog.js";
 
 export const userRules = {
   Query: {

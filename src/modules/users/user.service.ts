@@ -1,23 +1,17 @@
 import { Prisma } from "../../generated/prisma/client.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../graphql/errors.js";
-import { type PageArgs, type PageInfo, pageInfo } from "../../graphql/pagination.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
-import {
-  type AccessService,
-  asActor,
-  firstMissing,
-  type Principal,
-  SystemRole,
-  USER_PROFILE_COLUMNS,
-  USER_SECRETS,
-  type UserProfile,
-} from "../permissions/index.js";
+import { type AccessService } from "../permissions/index.js";
 import type { RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import { UserStatus } from "./user.type.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
+import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
+import { asActor, firstMissing, type Principal } from "../../kernel/principal.js";
+import { SystemRole } from "../../kernel/permission-catalog.js";
+import { USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../../kernel/user-profile.js";
 
 type Tx = Prisma.TransactionClient;
 
@@ -66,7 +60,7 @@ export class UserService {
    * A page of users, oldest first, with the total: one statement (the count is a subquery PostgreSQL
    * runs once), not a count and a select. Only a page past the end needs a second one, for the total.
    */
-  async list(page: PageArgs, filter: UserFilter = {}): Promise<{ items: UserProfile[]; pageInfo: PageInfo }> {
+  async list(page: PageRequest, filter: UserFilter = {}): Promise<{ items: UserProfile[]; pageInfo: PageInfo }> {
     const search = filter.search?.trim() ? `%${likeLiteral(filter.search.trim())}%` : undefined;
     const conditions = [
       filter.status ? Prisma.sql`u."status" = ${filter.status}::"user_status"` : undefined,

@@ -64,6 +64,12 @@ function connect(
         enableOfflineQueue: false,
         retryStrategy,
         sentinelRetryStrategy: retryStrategy,
+        // Redis closes its clients' connections when the Sentinels demote it, but a frozen or cut-off
+        // master closes nothing, and once awake it is demoted only some ten seconds later: until then
+        // its writes would be lost and instances split. So the Sentinels' +switch-master is followed,
+        // and a connection to a silent master is dropped within the command bound, not ioredis's 2 s.
+        failoverDetector: true,
+        disconnectTimeout: commandTimeout,
         sentinels: topology.sentinels,
         name: topology.master,
         password: topology.password,
@@ -279,11 +285,12 @@ export class RedisStore implements KeyValueStore {
   }
 
   async close() {
-    // QUIT needs a connection; a store closed while Redis is away just drops its sockets.
-    const end = (connection: Connection | undefined) =>
-      connection?.status === "ready"
-        ? connection.quit().catch(() => connection.disconnect())
-        : connection?.disconnect();
+    // QUIT needs a connection; a store closed while Redis is away just drops its sockets. QUIT leaves
+    // the failover detector's Sentinel connections open (ioredis #1362): disconnect() closes them.
+    const end = async (connection: Connection | undefined) => {
+      if (connection?.status === "ready") await connection.quit().catch(() => undefined);
+      connection?.disconnect();
+    };
     await Promise.all([end(this.client), end(this.subscriber)]);
   }
 }

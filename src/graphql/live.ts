@@ -1,7 +1,7 @@
-import type { Context } from "../../graphql/context.js";
-import { ForbiddenError, UnauthenticatedError } from "../../graphql/errors.js";
-import { SlowConsumerError, type Stream } from "../../platform/events/event-bus.js";
-import type { Principal } from "../permissions/index.js";
+import { type Context } from "./context.js";
+import { SlowConsumerError, type Stream } from "../platform/events/event-bus.js";
+import { ForbiddenError, UnauthenticatedError } from "../kernel/errors.js";
+import { type Principal } from "../kernel/principal.js";
 
 /** WebSocket close codes a client can act on. */
 export const CloseCode = {

@@ -1,0 +1,87 @@
+import { allow, type IRules } from "graphql-shield";
+import type { NonEmptyArray } from "type-graphql";
+import { Instances } from "./graphql/container.js";
+import type { FieldRateLimiter } from "./graphql/rate-limit.js";
+import { mergeRules } from "./graphql/shield.js";
+import { AuditResolver, auditRules } from "./modules/audit/index.js";
+import { AuthResolver, authRules } from "./modules/auth/index.js";
+import { MfaResolver, mfaRules } from "./modules/mfa/index.js";
+import { NotificationResolver, notificationRules } from "./modules/notifications/index.js";
+import { OAuthResolver, oauthRules } from "./modules/oauth/index.js";
+import {
+  MemberResolver,
+  OrganizationResolver,
+  OrganizationRoleResolver,
+  organizationRules,
+} from "./modules/organizations/index.js";
+import { AccessResolver, accessRules, PermissionResolver, permissionRules } from "./modules/permissions/index.js";
+import { ReauthResolver, reauthRules, withReauthentication } from "./modules/reauth/index.js";
+import { RoleResolver, roleRules } from "./modules/roles/index.js";
+import { SessionResolver, sessionRules } from "./modules/sessions/index.js";
+import { UserResolver, userRules } from "./modules/users/index.js";
+import type { Services } from "./services.js";
+
+/** Every module's resolvers: the GraphQL API, handed to graphql/schema.ts. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeGraphQL's own type for resolver classes
+export const RESOLVERS: NonEmptyArray<Function> = [
+  AuthResolver,
+  UserResolver,
+  RoleResolver,
+  PermissionResolver,
+  AccessResolver,
+  SessionResolver,
+  MfaResolver,
+  AuditResolver,
+  OAuthResolver,
+  ReauthResolver,
+  OrganizationResolver,
+  MemberResolver,
+  OrganizationRoleResolver,
+  NotificationResolver,
+];
+
+/**
+ * Every field's rule, from each module's `*.rules.ts`. A field without one is denied. Credential
+ * mutations also need recent re-authentication (the list in src/modules/reauth).
+ */
+export const RULES: IRules = withReauthentication(
+  mergeRules(
+    authRules,
+    userRules,
+    roleRules,
+    permissionRules,
+    accessRules,
+    sessionRules,
+    mfaRules,
+    auditRules,
+    oauthRules,
+    organizationRules,
+    notificationRules,
+    reauthRules,
+    { PageInfo: { "*": allow } },
+  ),
+);
+
+/** One app's resolver instances, built on its services, and what rules ask for (services, the limiter). */
+export function resolverInstances(services: Services, limiter: FieldRateLimiter): Instances {
+  const s = services;
+  return new Instances([
+    new AuthResolver(s.auth, s.accountEmail),
+    new UserResolver(s.users, s.roleLoaders),
+    new RoleResolver(s.roles, s.roleLoaders),
+    new PermissionResolver(s.permissions),
+    new AccessResolver(s.access),
+    new SessionResolver(s.sessions, s.auth, s.users),
+    new MfaResolver(s.mfa),
+    new AuditResolver(s.audit),
+    new OAuthResolver(s.oauth),
+    new ReauthResolver(s.reauth),
+    new OrganizationResolver(s.organizations),
+    new MemberResolver(s.members, s.roleLoaders),
+    new OrganizationRoleResolver(s.roles),
+    new NotificationResolver(s.notifications),
+    s.reauth,
+    s.notifications,
+    limiter,
+  ]);
+}

@@ -1,0 +1,159 @@
+import type { Config } from "./config.js";
+import { AuditService } from "./modules/audit/index.js";
+import {
+  type AccessTokens,
+  AccountEmailService,
+  AuthService,
+  Lockout,
+  OneTimeTokens,
+  Passwords,
+} from "./modules/auth/index.js";
+import { MfaService } from "./modules/mfa/index.js";
+import { type NotificationService } from "./modules/notifications/index.js";
+import { configuredProviders, OAuthService } from "./modules/oauth/index.js";
+import { MemberService, OrganizationService } from "./modules/organizations/index.js";
+import { AccessService, PermissionService } from "./modules/permissions/index.js";
+import { ReauthService } from "./modules/reauth/index.js";
+import { RoleLoaders, RoleService } from "./modules/roles/index.js";
+import { SessionService } from "./modules/sessions/index.js";
+import { UserService } from "./modules/users/index.js";
+import type { AuditSink } from "./platform/audit/audit-event.js";
+import type { AuditTrail } from "./platform/audit/audit-trail.js";
+import type { Database } from "./platform/db/database.js";
+import type { ScopedClients } from "./platform/db/scoped.js";
+import type { KeyValueStore } from "./platform/kv/kv.js";
+import type { Mailer } from "./platform/mail/mailer.js";
+import type { Logger } from "./platform/observability/logger.js";
+import type { Metrics } from "./platform/observability/metrics.js";
+import type { Revocations } from "./platform/revocations.js";
+import type { SecretBox } from "./platform/secret-box.js";
+
+/** The domain services, built once per app by `buildServices`. */
+export interface Services {
+  audit: AuditService;
+  oauth: OAuthService;
+  access: AccessService;
+  auth: AuthService;
+  accountEmail: AccountEmailService;
+  mfa: MfaService;
+  /** Recent re-authentication before credential changes. */
+  reauth: ReauthService;
+  users: UserService;
+  roles: RoleService;
+  /** Per-request DataLoaders of roles and their permissions. */
+  roleLoaders: RoleLoaders;
+  permissions: PermissionService;
+  sessions: SessionService;
+  organizations: OrganizationService;
+  members: MemberService;
+  notifications: NotificationService;
+}
+
+/** The technical parts the services are built from (app.ts opens them). */
+export interface Parts {
+  config: Config;
+  db: Database;
+  kv: KeyValueStore;
+  tokens: AccessTokens;
+  revocations: Revocations;
+  mailer: Mailer;
+  box: SecretBox;
+  metrics: Metrics;
+  audit: AuditTrail;
+  auditSink: AuditSink;
+  scoped: ScopedClients;
+  notifications: NotificationService;
+  log: Logger;
+}
+
+/** Builds every service: the one place that decides which implementation each one gets. */
+export function buildServices(parts: Parts): Services {
+  const { config, db, kv, tokens, revocations, mailer, box, metrics, audit, scoped, log } = parts;
+  const { prisma } = db;
+  const access = new AccessService(prisma, kv, config.permissionCache, metrics);
+  const roles = new RoleService(prisma, scoped.of(null), access, audit);
+  const sessions = new SessionService(
+    prisma,
+    revocations,
+    { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, reuseGraceSeconds: config.refreshReuseGraceSeconds },
+    audit,
+    log,
+  );
+  const passwords = new Passwords(config.argon2);
+  const lockout = new Lockout(prisma, kv, config.lockout, audit, log);
+  const accountEmail = new AccountEmailService({
+    prisma,
+    tokens: new OneTimeTokens(prisma),
+    mailer,
+    passwords,
+    sessions,
+    lockout,
+    audit,
+    access,
+    appUrl: config.appUrl,
+    log,
+  });
+  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, audit, access, log, sessions);
+  const members = new MemberService({
+    prisma,
+    scoped,
+    access,
+    roles,
+    sessions,
+    mailer,
+    audit,
+    appUrl: config.appUrl,
+    log,
+  });
+  const users = new UserService(prisma, access, roles, sessions, audit);
+  const auth = new AuthService({
+    prisma,
+    passwords,
+    tokens,
+    sessions,
+    lockout,
+    accountEmail,
+    mfa,
+    kv,
+    audit,
+    access,
+    invitations: members,
+    users,
+    requireVerifiedEmail: config.requireVerifiedEmail,
+    log,
+  });
+  return {
+    audit: new AuditService(parts.auditSink),
+    access,
+    roles,
+    roleLoaders: new RoleLoaders(prisma, scoped),
+    sessions,
+    accountEmail,
+    mfa,
+    reauth: new ReauthService({ prisma, kv, passwords, lockout, mfa, mailer, audit, appUrl: config.appUrl, log }),
+    auth,
+    oauth: new OAuthService({
+      prisma,
+      kv,
+      providers: configuredProviders(config.oauth),
+      auth,
+      audit,
+      mailer,
+      appUrl: config.appUrl,
+      redirectAllowlist: config.oauth.redirectAllowlist,
+      log,
+    }),
+    users,
+    organizations: new OrganizationService({
+      prisma,
+      access,
+      sessions,
+      tokens,
+      audit,
+      creation: config.organizationCreation,
+    }),
+    members,
+    notifications: parts.notifications,
+    permissions: new PermissionService(prisma, access, audit),
+  };
+}
