@@ -1,8 +1,9 @@
+import type { GraphQLSchema } from "graphql";
 import { allow, type IRules } from "graphql-shield";
 import type { NonEmptyArray } from "type-graphql";
 import { Instances } from "./graphql/container.js";
 import type { FieldRateLimiter } from "./graphql/rate-limit.js";
-import { mergeRules } from "./graphql/shield.js";
+import { declaredRules, mergeRules } from "./graphql/shield.js";
 import { AuditResolver, auditRules } from "./modules/audit/index.js";
 import { AuthResolver, authRules } from "./modules/auth/index.js";
 import { MfaResolver, mfaRules } from "./modules/mfa/index.js";
@@ -14,7 +15,13 @@ import {
   OrganizationRoleResolver,
   organizationRules,
 } from "./modules/organizations/index.js";
-import { AccessResolver, accessRules, PermissionResolver, permissionRules } from "./modules/permissions/index.js";
+import {
+  AccessResolver,
+  accessRules,
+  declaredPermissionRules,
+  PermissionResolver,
+  permissionRules,
+} from "./modules/permissions/index.js";
 import { ReauthResolver, reauthRules, withReauthentication } from "./modules/reauth/index.js";
 import { RoleResolver, roleRules } from "./modules/roles/index.js";
 import { SessionResolver, sessionRules } from "./modules/sessions/index.js";
@@ -41,26 +48,31 @@ export const RESOLVERS: NonEmptyArray<Function> = [
 ];
 
 /**
- * Every field's rule, from each module's `*.rules.ts`. A field without one is denied. Credential
- * mutations also need recent re-authentication (the list in src/modules/reauth).
+ * Every field's rule of `schema` (built from RESOLVERS): the one permission a field declares on itself
+ * (@Needs, @NeedsInOrganization), or its composed rule in its module's `*.rules.ts`, never both. A
+ * field without one is denied. Credential mutations also need recent re-authentication (the list in
+ * src/modules/reauth).
  */
-export const RULES: IRules = withReauthentication(
-  mergeRules(
-    authRules,
-    userRules,
-    roleRules,
-    permissionRules,
-    accessRules,
-    sessionRules,
-    mfaRules,
-    auditRules,
-    oauthRules,
-    organizationRules,
-    notificationRules,
-    reauthRules,
-    { PageInfo: { "*": allow } },
-  ),
-);
+export function rulesFor(schema: GraphQLSchema): IRules {
+  return withReauthentication(
+    mergeRules(
+      declaredRules(schema, declaredPermissionRules),
+      authRules,
+      userRules,
+      roleRules,
+      permissionRules,
+      accessRules,
+      sessionRules,
+      mfaRules,
+      auditRules,
+      oauthRules,
+      organizationRules,
+      notificationRules,
+      reauthRules,
+      { PageInfo: { "*": allow } },
+    ),
+  );
+}
 
 /** One app's resolver instances, built on its services, and what rules ask for (services, the limiter). */
 export function resolverInstances(services: Services, limiter: FieldRateLimiter): Instances {

@@ -9,7 +9,7 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { RESOLVERS, RULES, resolverInstances } from "./api.js";
+import { RESOLVERS, resolverInstances, rulesFor } from "./api.js";
 import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo } from "./graphql/context.js";
@@ -271,7 +271,8 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
   await registerHttpRateLimit(http, kv, config.httpRateLimit);
   const production = config.env === "production";
   const protection = armor(config.graphqlLimits, production);
-  const schema = checkInputs(applyPermissions(await buildGraphQLSchema(RESOLVERS), RULES));
+  const built = await buildGraphQLSchema(RESOLVERS);
+  const schema = checkInputs(applyPermissions(built, rulesFor(built)));
   // One formatting for HTTP and WebSocket.
   const formatError = formatErrorWith(log, { hideSuggestions: production });
   const apollo = new ApolloServer<Context>({
@@ -365,7 +366,7 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
         validationRules: protection.validationRules,
         contextFor,
         publicUrl: (request) => baseUrl("http", request.headers.host),
-        formatError: (error) => formatError(error.toJSON(), error),
+        formatError,
         onSessionEnded: (listener) => services.sessions.onEnded(listener),
       },
       { ...config.websocket, trustProxy: config.trustProxy },

@@ -1,5 +1,6 @@
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SHARED_CONFLICTS } from "../src/kernel/errors.js";
 import { codeOf, PASSWORD, startServer, TEST_JWT_SECRET, type TestServer } from "./support/server.js";
 
 const SIGN_UP = `mutation($input: SignUpInput!) {
@@ -37,6 +38,7 @@ describe("signUp", () => {
     expect((await server.gql(SIGN_UP, { input })).errors).toBeUndefined();
     const again = await server.gql(SIGN_UP, { input: { ...input, email: "TWICE@example.com" } });
     expect(codeOf(again)).toBe("CONFLICT");
+    expect(again.errors![0]!.extensions).toMatchObject({ reason: SHARED_CONFLICTS.UNIQUE, fields: ["email"] });
   });
 
   it.each([

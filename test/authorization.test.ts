@@ -1,9 +1,31 @@
+/**
+ * Who may call what. The operations that need one permission are not listed here: each declares it on
+ * its field (@Needs, @NeedsInOrganization), and this matrix is read from the schema's extensions, so a
+ * new such field is tested with no line added here. Its calls are made up from the field's arguments:
+ * ids name the targets below where the argument says which (`userId`, a role's `id`), else nothing.
+ */
+import "reflect-metadata";
+import {
+  type GraphQLField,
+  type GraphQLInputType,
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+} from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, startServer, type SignedIn, type TestServer } from "./support/server.js";
+import { RESOLVERS } from "../src/api.js";
+import { declaredPermissions, type FieldPermission } from "../src/graphql/decorators.js";
+import { buildGraphQLSchema } from "../src/graphql/schema.js";
+import { codeOf, type GraphQLResponse, startServer, type SignedIn, type TestServer } from "./support/server.js";
+import { MailCatcher } from "./support/smtp.js";
 
+let mail: MailCatcher;
 let server: TestServer;
 let plain: SignedIn;
-let ids: { user: string; role: string; permission: string };
+let ids: { user: string; role: string; permission: string; permissionKey: string };
 
 /** A user, a role and a permission that the operations under test may change or delete. */
 async function freshTargets(): Promise<typeof ids> {
@@ -18,100 +40,169 @@ async function freshTargets(): Promise<typeof ids> {
     { role: `target-${suffix}`, key: `target${suffix}.read` },
     admin.accessToken,
   );
-  return { user: user.id, role: data!.createRole.id, permission: data!.createPermission.id };
+  return {
+    user: user.id,
+    role: data!.createRole.id,
+    permission: data!.createPermission.id,
+    permissionKey: `target${suffix}.read`,
+  };
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  mail = new MailCatcher();
+  server = await startServer({
+    env: { SMTP_URL: await mail.start(), KAFKEY_APP_URL: "https://app.example.com" },
+  });
   plain = await server.signUp("plain");
   ids = await freshTargets();
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  await mail.stop();
+});
 
-/**
- * Every protected operation, with the permission it needs (null: any signed-in user) and, for the few
- * the specification also ties to a platform role, that role.
- */
-const operations: [string, string, () => Record<string, unknown>, string | null, string?][] = [
-  ["me", `{ me { id } }`, () => ({}), null],
-  ["myPermissions", `{ myPermissions }`, () => ({}), null],
-  ["can", `{ can(permission: "users.read") }`, () => ({}), null],
-  ["updateMe", `mutation { updateMe(input: { displayName: "X" }) { id } }`, () => ({}), null],
-  ["users", `{ users { items { id } } }`, () => ({}), "users.read", "admin"],
-  ["user", `query($id: UUID!) { user(id: $id) { id } }`, () => ({ id: ids.user }), "users.read"],
-  [
-    "updateUser",
-    `mutation($id: UUID!) { updateUser(id: $id, input: { displayName: "X" }) { id } }`,
-    () => ({ id: ids.user }),
-    "users.update",
-  ],
-  ["deleteUser", `mutation($id: UUID!) { deleteUser(id: $id) }`, () => ({ id: ids.user }), "users.delete"],
-  [
-    "assignRole",
-    `mutation($u: UUID!, $r: UUID!) { assignRole(userId: $u, roleId: $r) { id } }`,
-    () => ({ u: ids.user, r: ids.role }),
-    "users.update",
-  ],
-  [
-    "removeRole",
-    `mutation($u: UUID!, $r: UUID!) { removeRole(userId: $u, roleId: $r) { id } }`,
-    () => ({ u: ids.user, r: ids.role }),
-    "users.update",
-  ],
-  ["roles", `{ roles { id } }`, () => ({}), "roles.read"],
-  ["role", `query($id: UUID!) { role(id: $id) { id } }`, () => ({ id: ids.role }), "roles.read"],
-  ["createRole", `mutation { createRole(input: { name: "sneaky" }) { id } }`, () => ({}), "roles.create"],
-  [
-    "updateRole",
-    `mutation($id: UUID!) { updateRole(id: $id, input: { description: "x" }) { id } }`,
-    () => ({ id: ids.role }),
-    "roles.update",
-  ],
-  ["deleteRole", `mutation($id: UUID!) { deleteRole(id: $id) }`, () => ({ id: ids.role }), "roles.delete"],
-  [
-    "setRolePermissions",
-    `mutation($id: UUID!, $p: UUID!) { setRolePermissions(roleId: $id, permissionIds: [$p]) { id } }`,
-    () => ({ id: ids.role, p: ids.permission }),
-    "roles.update",
-  ],
-  ["permissions", `{ permissions { id } }`, () => ({}), "permissions.read"],
-  [
-    "permission",
-    `query($id: UUID!) { permission(id: $id) { id } }`,
-    () => ({ id: ids.permission }),
-    "permissions.read",
-  ],
-  [
-    "createPermission",
-    `mutation { createPermission(input: { key: "sneaky.read" }) { id } }`,
-    () => ({}),
-    "permissions.create",
-  ],
-  [
-    "updatePermission",
-    `mutation($id: UUID!) { updatePermission(id: $id, input: { description: "x" }) { id } }`,
-    () => ({ id: ids.permission }),
-    "permissions.update",
-  ],
-  [
-    "deletePermission",
-    `mutation($id: UUID!) { deletePermission(id: $id) }`,
-    () => ({ id: ids.permission }),
-    "permissions.delete",
-  ],
+interface Operation {
+  name: string;
+  query: string;
+  variables: () => Record<string, unknown>;
+  /** What it needs: null for any signed-in user. */
+  permission: string | null;
+  /** A platform role the specification ties it to as well. */
+  role?: string;
+  /** Where the permission counts (declared operations only). */
+  in?: FieldPermission["in"];
+}
+
+/** The operations with a composed rule (in a `*.rules.ts`), written out. */
+const composed: Operation[] = [
+  { name: "me", query: `{ me { id } }`, variables: () => ({}), permission: null },
+  { name: "myPermissions", query: `{ myPermissions }`, variables: () => ({}), permission: null },
+  { name: "can", query: `{ can(permission: "users.read") }`, variables: () => ({}), permission: null },
+  {
+    name: "updateMe",
+    query: `mutation { updateMe(input: { displayName: "X" }) { id } }`,
+    variables: () => ({}),
+    permission: null,
+  },
+  {
+    name: "users",
+    query: `{ users { items { id } } }`,
+    variables: () => ({}),
+    permission: "users.read",
+    role: "admin",
+  },
 ];
 
+/** The target an id argument names: by its own name (`userId`), or an `id` by its field's (`deleteRole`). */
+function targetOf(fieldName: string, argName: string): string {
+  const kind = argName === "id" ? fieldName : argName;
+  if (/role/i.test(kind)) return ids.role;
+  if (/permission/i.test(kind)) return ids.permission;
+  if (/user/i.test(kind)) return ids.user;
+  // Nothing of the kind exists: past the rule, the resolver answers NOT_FOUND.
+  return crypto.randomUUID();
+}
+
+/** A value of `type` for argument `argName` of `fieldName`: required input fields only. */
+function sample(type: GraphQLInputType, fieldName: string, argName: string): unknown {
+  if (isNonNullType(type)) return sample(type.ofType, fieldName, argName);
+  if (isListType(type)) return [sample(type.ofType, fieldName, argName)];
+  if (isInputObjectType(type)) {
+    const required = Object.values(type.getFields()).filter(
+      (f) => isNonNullType(f.type) && f.defaultValue === undefined,
+    );
+    return Object.fromEntries(required.map((f) => [f.name, sample(f.type, fieldName, f.name)]));
+  }
+  if (isEnumType(type)) return type.getValues()[0]!.name;
+  switch (type.name) {
+    case "UUID":
+      return targetOf(fieldName, argName);
+    case "String":
+      return `matrix-${crypto.randomUUID().slice(0, 8)}`;
+    case "Int":
+    case "Float":
+      return 1;
+    case "Boolean":
+      return false;
+    default:
+      throw new Error(`no sample value for ${type.name} (${fieldName}.${argName}): add one here`);
+  }
+}
+
+/** A call of a root field with its required arguments, selecting only `__typename` of an object. */
+function callOf(root: "Query" | "Mutation", field: GraphQLField<unknown, unknown>) {
+  const args = field.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined);
+  const declared = args.map((a) => `$${a.name}: ${String(a.type)}`).join(", ");
+  const passed = args.map((a) => `${a.name}: $${a.name}`).join(", ");
+  const selection = isObjectType(getNamedType(field.type)) ? " { __typename }" : "";
+  return {
+    query: `${root === "Query" ? "query" : "mutation"}${declared ? `(${declared})` : ""} { ${field.name}${passed ? `(${passed})` : ""}${selection} }`,
+    variables: () => Object.fromEntries(args.map((a) => [a.name, sample(a.type, field.name, a.name)])),
+  };
+}
+
+const schema = await buildGraphQLSchema(RESOLVERS);
+const declaredFields = declaredPermissions(schema);
+const declared: Operation[] = declaredFields
+  .filter(({ type }) => type === "Query" || type === "Mutation")
+  .map(({ type, field, permission }) => ({
+    name: field.name,
+    ...callOf(type as "Query" | "Mutation", field),
+    permission: permission.key,
+    in: permission.in,
+  }));
+const operations = [...composed, ...declared];
+
+/** The refusals among a response's errors (past the rule, a made-up target may well be NOT_FOUND). */
+const refusals = (result: GraphQLResponse) =>
+  (result.errors ?? [])
+    .map((e) => e.extensions?.code)
+    .filter((code) => code === "FORBIDDEN" || code === "UNAUTHENTICATED");
+
+describe("the declared permissions", () => {
+  it("are all on root fields, which this matrix knows how to call", () => {
+    const elsewhere = declaredFields.filter(({ type }) => type !== "Query" && type !== "Mutation");
+    expect(elsewhere.map(({ type, field }) => `${type}.${field.name}`)).toEqual([]);
+  });
+
+  it("cover what this matrix covered when it was written by hand, and more", () => {
+    expect(declared.length).toBeGreaterThanOrEqual(33);
+  });
+});
+
 describe("every protected operation", () => {
-  it.each(operations)("%s without a token answers UNAUTHENTICATED (401)", async (_name, query, variables) => {
+  it.each(operations)("$name without a token answers UNAUTHENTICATED (401)", async ({ query, variables }) => {
     const result = await server.gql(query, variables());
     expect(codeOf(result)).toBe("UNAUTHENTICATED");
     expect(result.status).toBe(401);
     expect(result.data ?? null).toBeNull();
   });
 
-  it.each(operations.filter(([, , , permission]) => permission))(
-    "%s with a token lacking the permission answers FORBIDDEN naming it (403)",
-    async (_name, query, variables, permission) => {
+  it("the denied mutations changed nothing", async () => {
+    const admin = await server.loginAdmin();
+    const state = async () =>
+      (
+        await server.gql(
+          `query($id: UUID!) {
+            user(id: $id) { displayName status roles { name } }
+            roles { name description permissions { key } }
+            permissions { key description }
+          }`,
+          { id: ids.user },
+          admin.accessToken,
+        )
+      ).data;
+    const before = await state();
+    for (const { query, variables } of operations.filter((o) => o.permission)) {
+      expect(codeOf(await server.gql(query, variables(), plain.accessToken))).toBe("FORBIDDEN");
+    }
+    expect(await state()).toEqual(before);
+    expect(before!.user.displayName).toBe("other");
+  });
+
+  it.each(operations.filter((o) => o.permission))(
+    "$name with a token lacking the permission answers FORBIDDEN naming it (403)",
+    async ({ query, variables, permission }) => {
       const result = await server.gql(query, variables(), plain.accessToken);
       expect(codeOf(result)).toBe("FORBIDDEN");
       expect(result.errors![0]!.extensions!.requiredPermission).toBe(permission);
@@ -119,22 +210,9 @@ describe("every protected operation", () => {
     },
   );
 
-  it("the denied mutations changed nothing", async () => {
-    const admin = await server.loginAdmin();
-    const { data } = await server.gql(
-      `query($id: UUID!) { user(id: $id) { displayName } roles { name } permissions { key } }`,
-      { id: ids.user },
-      admin.accessToken,
-    );
-    expect(data!.user.displayName).toBe("other");
-    expect(data!.roles.map((r: { name: string }) => r.name)).toContain("user");
-    expect(data!.roles.map((r: { name: string }) => r.name)).not.toContain("sneaky");
-    expect(data!.permissions.map((p: { key: string }) => p.key)).not.toContain("sneaky.read");
-  });
-
-  it.each(operations.filter(([, , , , role]) => role))(
-    "%s with the permission but without its role answers FORBIDDEN (403)",
-    async (_name, query, variables, permission) => {
+  it.each(operations.filter((o) => o.role))(
+    "$name with the permission but without its role answers FORBIDDEN (403)",
+    async ({ query, variables, permission }) => {
       const holder = await server.signUp("role-less");
       await server.grant(holder.id, [permission!]);
       const result = await server.gql(query, variables(), holder.accessToken);
@@ -143,21 +221,52 @@ describe("every protected operation", () => {
     },
   );
 
-  it.each(operations.filter(([, , , permission, role]) => permission && !role))(
-    "%s works once the caller holds exactly that permission",
-    async (_name, query, variables, permission) => {
+  it.each(declared.filter((o) => o.in === "platform"))(
+    "$name passes its rule once the caller holds exactly $permission",
+    async ({ query, variables, permission }) => {
       ids = await freshTargets();
       const holder = await server.signUp("holder");
-      const { data } = await server.gql(
-        `query($id: UUID!) { permission(id: $id) { key } }`,
-        { id: ids.permission },
-        (await server.loginAdmin()).accessToken,
-      );
-      // Changing a role's permissions also needs the permissions changed: the holder gets the target one too.
-      await server.grant(holder.id, [permission!, data!.permission.key]);
+      // Changing a permission, or a role's, also needs the permission changed: the holder gets the target's.
+      await server.grant(holder.id, [permission!, ids.permissionKey]);
       const result = await server.gql(query, variables(), holder.accessToken);
-      expect(codeOf(result)).not.toBe("FORBIDDEN");
-      expect(codeOf(result)).not.toBe("UNAUTHENTICATED");
+      expect(refusals(result)).toEqual([]);
+    },
+  );
+
+  it.each(declared.filter((o) => o.in === "organization"))(
+    "$name passes its rule once the caller holds exactly $permission in the organization it acts in",
+    async ({ name, query, variables, permission }) => {
+      // An organization of its own (the call may delete it), where the holder's one role carries the key.
+      const admin = await server.loginAdmin();
+      const created = await server.gql(
+        `mutation($name: String!) { createOrganization(input: { name: $name }) { id } }`,
+        { name: `Matrix ${name}` },
+        admin.accessToken,
+      );
+      const organizationId = created.data!.createOrganization.id;
+      const [keyId] = await server.permissionIds([permission!]);
+      const role = await server.gql(
+        `mutation($o: UUID, $input: CreateRoleInput!) { createOrganizationRole(organizationId: $o, input: $input) { id } }`,
+        { o: organizationId, input: { name: `only-${name}`, permissionIds: [keyId] } },
+        admin.accessToken,
+      );
+      const holder = await server.signUp("org-holder");
+      const invited = await server.gql(
+        `mutation($o: UUID, $input: InviteMemberInput!) { inviteMember(organizationId: $o, input: $input) { id } }`,
+        { o: organizationId, input: { email: holder.email, roleId: role.data!.createOrganizationRole.id } },
+        admin.accessToken,
+      );
+      expect(invited.errors).toBeUndefined();
+      const token = MailCatcher.token(await mail.latest(holder.email, /^Join /));
+      const accepted = await server.gql(
+        `mutation($t: String!) { acceptInvitation(token: $t) { id } }`,
+        { t: token },
+        holder.accessToken,
+      );
+      expect(accepted.errors).toBeUndefined();
+
+      const result = await server.gql(query, variables(), holder.accessToken, { "x-organization-id": organizationId });
+      expect(refusals(result)).toEqual([]);
     },
   );
 });

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { USER_CONFLICTS } from "../src/modules/users/user.errors.js";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/platform/observability/logger.js";
@@ -61,7 +62,7 @@ describe("on embedded PGlite, the first session of a new admin", () => {
     expect(codeOf(await server.gql(`{ me { id } }`, {}, admin.accessToken))).toBe("UNAUTHENTICATED");
     const fresh = await server.loginAdmin();
     const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, fresh.accessToken);
-    expect(del.errors![0]!.extensions!.reason).toBe("LAST_ADMIN");
+    expect(del.errors![0]!.extensions!.reason).toBe(USER_CONFLICTS.LAST_ADMIN);
   });
 });
 

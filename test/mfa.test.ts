@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MFA_CONFLICTS } from "../src/modules/mfa/mfa.errors.js";
 import { codeOf, PASSWORD, startServer, type SignedIn, type TestServer } from "./support/server.js";
 import { totpCode } from "./support/totp.js";
 
@@ -193,6 +194,7 @@ describe("managing TOTP", () => {
       user.accessToken,
     );
     expect(codeOf(again)).toBe("CONFLICT");
+    expect(again.errors![0]!.extensions!.reason).toBe(MFA_CONFLICTS.TOTP_ENABLED);
     expect(
       codeOf(await server.gql(`mutation($p: String!) { enableTotp(currentPassword: $p) { secret } }`, { p: PASSWORD })),
     ).toBe("UNAUTHENTICATED");

@@ -1,5 +1,7 @@
 import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AUTH_CONFLICTS } from "../src/modules/auth/auth.errors.js";
+import { OAUTH_CONFLICTS, OAuthErrorCode } from "../src/modules/oauth/oauth.errors.js";
 import { Browser } from "./support/browser.js";
 import { FakeGitHub } from "./support/github.js";
 import { codeOf, PASSWORD, readJson, type SignedIn, startServer, type TestServer } from "./support/server.js";
@@ -273,7 +275,7 @@ describe("refused sign-ins", () => {
       `${server.url}/auth/oauth/google/callback?error=access_denied&state=${encodeURIComponent(state)}`,
       FRONTEND,
     );
-    expect(end.url.searchParams.get("error")).toBe("ACCESS_DENIED");
+    expect(end.url.searchParams.get("error")).toBe(OAuthErrorCode.ACCESS_DENIED);
   });
 
   it("refuses a code issued for another flow (its PKCE verifier does not match)", async () => {
@@ -289,7 +291,9 @@ describe("refused sign-ins", () => {
     );
     const injected = `${server.url}/auth/oauth/github/callback?code=${attackerCallback.searchParams.get("code")}&state=${victimState}`;
     const end = await victim.visit(injected, FRONTEND);
-    expect("url" in end && !("response" in end) ? end.url.searchParams.get("error") : undefined).toBe("PROVIDER_ERROR");
+    expect("url" in end && !("response" in end) ? end.url.searchParams.get("error") : undefined).toBe(
+      OAuthErrorCode.PROVIDER_ERROR,
+    );
   });
 
   it.each([
@@ -303,7 +307,7 @@ describe("refused sign-ins", () => {
       if (claims.aud === GOOGLE_CLIENT || claims.nonce) tamper(claims);
     };
     const landed = await signInWith("google");
-    expect(landed.searchParams.get("error")).toBe("INVALID_ID_TOKEN");
+    expect(landed.searchParams.get("error")).toBe(OAuthErrorCode.INVALID_ID_TOKEN);
     expect(landed.searchParams.get("code")).toBeNull();
   });
 
@@ -315,7 +319,7 @@ describe("refused sign-ins", () => {
       claims.email = "admin@kafkey.test";
       body.id_token = [header, Buffer.from(JSON.stringify(claims)).toString("base64url"), signature].join(".");
     };
-    expect((await signInWith("google")).searchParams.get("error")).toBe("INVALID_ID_TOKEN");
+    expect((await signInWith("google")).searchParams.get("error")).toBe(OAuthErrorCode.INVALID_ID_TOKEN);
   });
 
   it("exchanges a sign-in code once", async () => {
@@ -331,7 +335,7 @@ describe("refused sign-ins", () => {
     await server.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, {
       input: { email, password: PASSWORD, displayName: "Squatter" },
     });
-    expect((await signInWith("google")).searchParams.get("error")).toBe("ACCOUNT_EXISTS_UNVERIFIED");
+    expect((await signInWith("google")).searchParams.get("error")).toBe(OAuthErrorCode.ACCOUNT_EXISTS_UNVERIFIED);
     expect(await server.app.db.prisma.socialAccount.count({ where: { email } })).toBe(0);
   });
 
@@ -344,14 +348,14 @@ describe("refused sign-ins", () => {
       input: { email, password: PASSWORD, displayName: "Squatter" },
     });
     await server.app.db.prisma.user.update({ where: { email }, data: { emailVerifiedAt: new Date() } }); // the click
-    expect((await signInWith("google")).searchParams.get("error")).toBe("ACCOUNT_EXISTS");
+    expect((await signInWith("google")).searchParams.get("error")).toBe(OAuthErrorCode.ACCOUNT_EXISTS);
     expect(await server.app.db.prisma.socialAccount.count({ where: { email } })).toBe(0);
   });
 
   it("does not create an account for an email the provider has not verified", async () => {
     const email = person("unverified-new");
     github.user.emails = [{ email, primary: true, verified: false }];
-    expect((await signInWith("github")).searchParams.get("error")).toBe("EMAIL_UNVERIFIED");
+    expect((await signInWith("github")).searchParams.get("error")).toBe(OAuthErrorCode.EMAIL_UNVERIFIED);
     expect(await server.app.db.prisma.user.count({ where: { email } })).toBe(0);
   });
 
@@ -362,7 +366,7 @@ describe("refused sign-ins", () => {
     });
     await server.app.db.prisma.user.update({ where: { email }, data: { emailVerifiedAt: new Date() } });
     github.user.emails = [{ email, primary: true, verified: false }];
-    expect((await signInWith("github")).searchParams.get("error")).toBe("ACCOUNT_EXISTS_UNVERIFIED");
+    expect((await signInWith("github")).searchParams.get("error")).toBe(OAuthErrorCode.ACCOUNT_EXISTS_UNVERIFIED);
   });
 });
 
@@ -419,7 +423,7 @@ describe("linked accounts", () => {
     expect(stepUp.errors).toBeUndefined();
     const refused = await server.gql(`mutation { unlinkAccount(provider: GOOGLE) }`, {}, accessToken);
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors![0]!.extensions!.reason).toBe("LAST_SIGN_IN_METHOD");
+    expect(refused.errors![0]!.extensions!.reason).toBe(AUTH_CONFLICTS.LAST_SIGN_IN_METHOD);
   });
 
   it("refuses to link an identity that belongs to another user", async () => {
@@ -428,7 +432,7 @@ describe("linked accounts", () => {
     const other = await verifiedUser("other");
     const refused = await linkTo(other, "GITHUB");
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors![0]!.extensions!.reason).toBe("ALREADY_LINKED");
+    expect(refused.errors![0]!.extensions!.reason).toBe(OAUTH_CONFLICTS.ALREADY_LINKED);
   });
 
   it("records links, unlinks and social sign-ins in the audit trail", async () => {
@@ -496,7 +500,7 @@ describe("account pre-hijacking", () => {
     // Re-authenticated, still: the address is nobody's proven one yet, no provider identity may be linked to it.
     const link = await server.gql(LINK, { p: "GOOGLE", r: FRONTEND, pw: PASSWORD }, squatterToken);
     expect(codeOf(link)).toBe("CONFLICT");
-    expect(link.errors![0]!.extensions!.reason).toBe("EMAIL_NOT_VERIFIED");
+    expect(link.errors![0]!.extensions!.reason).toBe(AUTH_CONFLICTS.EMAIL_NOT_VERIFIED);
 
     // The owner cannot sign up, takes the account back through their mailbox, and signs in.
     const owner = await server.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, {
@@ -597,7 +601,7 @@ describe("account pre-hijacking", () => {
     expect((await signInLands("github")).userId).toBe(user.id);
     // A new address is unproven: the identity linked to the account does not open it until it is.
     expect((await changeEmail(user.id)).data!.updateUser.emailVerifiedAt).toBeNull();
-    expect(await signInLands("github")).toEqual({ error: "ACCOUNT_EMAIL_UNVERIFIED" });
+    expect(await signInLands("github")).toEqual({ error: OAuthErrorCode.ACCOUNT_EMAIL_UNVERIFIED });
 
     // An account made by signing in with Google keeps signing in with it.
     person("made-with-google");

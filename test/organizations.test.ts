@@ -4,6 +4,8 @@
  * isolation between two organizations, over real HTTP with a real SMTP server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ORGANIZATION_CONFLICTS } from "../src/modules/organizations/organization.errors.js";
+import { ROLE_CONFLICTS } from "../src/modules/roles/role.errors.js";
 import {
   codeOf,
   type GraphQLResponse,
@@ -114,7 +116,7 @@ describe("creating an organization", () => {
 
     const taken = await as(owner, CREATE, { input: { name: "Other", slug: organization.slug } });
     expect(codeOf(taken)).toBe("CONFLICT");
-    expect(taken.errors![0]!.extensions!.reason).toBe("SLUG_TAKEN");
+    expect(taken.errors![0]!.extensions!.reason).toBe(ORGANIZATION_CONFLICTS.SLUG_TAKEN);
     const badSlug = await as(owner, CREATE, { input: { name: "Other", slug: "-Bad Slug" } });
     expect(codeOf(badSlug)).toBe("BAD_USER_INPUT");
   });
@@ -149,7 +151,7 @@ describe("invitations, through a real SMTP server", () => {
     const joined = members.data!.members.items.find((m: { userId: string }) => m.userId === invitee.id);
     expect(joined.roles.map((r: { name: string }) => r.name)).toEqual(["member"]);
     const again = await as(owner, INVITE, { input: { email: invitee.email } }, organization.id);
-    expect(again.errors![0]!.extensions!.reason).toBe("ALREADY_MEMBER");
+    expect(again.errors![0]!.extensions!.reason).toBe(ORGANIZATION_CONFLICTS.ALREADY_MEMBER);
   });
 
   it("work during sign-up, and a revoked one stops working", async () => {
@@ -294,14 +296,14 @@ describe("one user in two organizations, with different roles", () => {
       `mutation($o: UUID, $r: UUID!, $p: [UUID!]!) { setOrganizationRolePermissions(organizationId: $o, roleId: $r, permissionIds: $p) { id } }`,
       { o: b.id, r: ownerId, p: [projectsRead] },
     );
-    expect(ownerChange.errors![0]!.extensions!.reason).toBe("SYSTEM_ROLE");
+    expect(ownerChange.errors![0]!.extensions!.reason).toBe(ROLE_CONFLICTS.SYSTEM_ROLE);
     const deleteOwner = await as(
       bob,
       `mutation($id: UUID!) { deleteOrganizationRole(id: $id) }`,
       { id: ownerId },
       b.id,
     );
-    expect(deleteOwner.errors![0]!.extensions!.reason).toBe("SYSTEM_ROLE");
+    expect(deleteOwner.errors![0]!.extensions!.reason).toBe(ROLE_CONFLICTS.SYSTEM_ROLE);
     // Bob owns B but does not hold projects.read: he cannot delete a role carrying it.
     const deleteViewer = await as(
       bob,
@@ -459,9 +461,9 @@ describe("isolation between organizations", () => {
 
   it("an organization keeps an owner, and only an owner deletes it", async () => {
     const lastOwner = await as(bob, `mutation($o: UUID!) { leaveOrganization(organizationId: $o) }`, { o: b.id });
-    expect(lastOwner.errors![0]!.extensions!.reason).toBe("LAST_OWNER");
+    expect(lastOwner.errors![0]!.extensions!.reason).toBe(ORGANIZATION_CONFLICTS.LAST_OWNER);
     const unassign = await as(bob, UNASSIGN, { u: bob.id, r: ids.bOwnerRole }, b.id);
-    expect(unassign.errors![0]!.extensions!.reason).toBe("LAST_OWNER");
+    expect(unassign.errors![0]!.extensions!.reason).toBe(ORGANIZATION_CONFLICTS.LAST_OWNER);
     // Carol is an admin of B: she may remove members, but not an owner, and not delete B.
     const carol = await server.login(
       (await as(bob, MEMBERS, {}, b.id)).data!.members.items.find((m: { userId: string }) => m.userId === ids.carol)

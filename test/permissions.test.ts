@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PERMISSION_CONFLICTS } from "../src/modules/permissions/permission.errors.js";
 import { codeOf, startServer, type SignedIn, type TestServer } from "./support/server.js";
 import { PERMISSION_CATALOG } from "../src/kernel/permission-catalog.js";
 
@@ -76,13 +77,13 @@ describe("permissions", () => {
     const [usersRead] = await server.permissionIds(["users.read"]);
     const rename = await server.gql(UPDATE, { id: usersRead, input: { key: "users.view" } }, admin.accessToken);
     expect(codeOf(rename)).toBe("CONFLICT");
-    expect(rename.errors![0]!.extensions!.reason).toBe("SYSTEM_PERMISSION");
+    expect(rename.errors![0]!.extensions!.reason).toBe(PERMISSION_CONFLICTS.SYSTEM_PERMISSION);
     const del = await server.gql(
       `mutation($id: UUID!) { deletePermission(id: $id) }`,
       { id: usersRead },
       admin.accessToken,
     );
-    expect(del.errors![0]!.extensions!.reason).toBe("SYSTEM_PERMISSION");
+    expect(del.errors![0]!.extensions!.reason).toBe(PERMISSION_CONFLICTS.SYSTEM_PERMISSION);
     const describe = await server.gql(
       UPDATE,
       { id: usersRead, input: { description: "See users" } },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREDENTIAL_MUTATIONS, NON_CREDENTIAL_MUTATIONS } from "../src/modules/reauth/credential-mutations.js";
+import { REAUTH_CONFLICTS } from "../src/modules/reauth/reauth.errors.js";
 import { codeOf, PASSWORD, startServer, type TestServer } from "./support/server.js";
 import { totpCode } from "./support/totp.js";
 
@@ -84,6 +85,13 @@ describe("recent re-authentication", () => {
     expect(codeOf(await server.gql(STEP_UP, {}, user.accessToken))).toBe("BAD_USER_INPUT");
     expect(codeOf(await server.gql(ENABLE_TOTP, {}, user.accessToken))).toBe("REAUTHENTICATION_REQUIRED");
     expect(codeOf(await server.gql(STEP_UP, { p: PASSWORD }))).toBe("UNAUTHENTICATED");
+  });
+
+  it("mails no re-authentication code to an account that has a password: it steps up with that", async () => {
+    const user = await server.signUp("mail-code");
+    const refused = await server.gql(`mutation { requestReauthenticationCode }`, {}, user.accessToken);
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors![0]!.extensions!.reason).toBe(REAUTH_CONFLICTS.USE_PASSWORD_OR_SECOND_FACTOR);
   });
 
   it("takes a second-factor code, through the counted check", async () => {

@@ -5,6 +5,7 @@
  * users list needs the admin role as well as users.read.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLE_CONFLICTS } from "../src/modules/roles/role.errors.js";
 import { codeOf, type SignedIn, startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -29,7 +30,7 @@ describe("the platform admin role", () => {
   it("rejects emptying or changing the admin role's permissions with CONFLICT, even from a full admin", async () => {
     const emptied = await server.gql(SET, { id: adminRoleId, ids: [] }, admin.accessToken);
     expect(codeOf(emptied)).toBe("CONFLICT");
-    expect(emptied.errors![0]!.extensions!.reason).toBe("SYSTEM_ROLE");
+    expect(emptied.errors![0]!.extensions!.reason).toBe(ROLE_CONFLICTS.SYSTEM_ROLE);
     const [star, auditRead] = await server.permissionIds(["*", "audit.read"]);
     const widened = await server.gql(SET, { id: adminRoleId, ids: [star, auditRead] }, admin.accessToken);
     expect(codeOf(widened)).toBe("CONFLICT");

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLE_CONFLICTS } from "../src/modules/roles/role.errors.js";
 import { codeOf, startServer, type SignedIn, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -72,13 +73,13 @@ describe("roles", () => {
       admin.accessToken,
     );
     expect(codeOf(rename)).toBe("CONFLICT");
-    expect(rename.errors![0]!.extensions!.reason).toBe("SYSTEM_ROLE");
+    expect(rename.errors![0]!.extensions!.reason).toBe(ROLE_CONFLICTS.SYSTEM_ROLE);
     const del = await server.gql(
       `mutation($id: UUID!) { deleteRole(id: $id) }`,
       { id: await server.roleId("user") },
       admin.accessToken,
     );
-    expect(del.errors![0]!.extensions!.reason).toBe("SYSTEM_ROLE");
+    expect(del.errors![0]!.extensions!.reason).toBe(ROLE_CONFLICTS.SYSTEM_ROLE);
     const describe = await server.gql(
       `mutation($id: UUID!) { updateRole(id: $id, input: { description: "All of it" }) { description } }`,
       { id: adminRole },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
 import { startServer, type SignedIn, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -113,5 +114,81 @@ describe("a password login", () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe("a change of a user's roles", () => {
+  let own: TestServer;
+  let ownAdmin: SignedIn;
+  beforeAll(async () => {
+    own = await startServer();
+    ownAdmin = await own.loginAdmin();
+    // The dispatcher's own statements (delivering the events) would mix in: it waits here.
+    await own.app.auditDispatcher.stop();
+  });
+  afterAll(() => own.close());
+
+  const ASSIGN = `mutation($u: UUID!, $r: UUID!) { assignRole(userId: $u, roleId: $r) { id } }`;
+  const REMOVE = `mutation($u: UUID!, $r: UUID!) { removeRole(userId: $u, roleId: $r) { id } }`;
+
+  /** The statements `query` sends, the caller's grants cached. */
+  async function sentBy(query: string, variables: Record<string, unknown>): Promise<string[]> {
+    await own.gql(`{ me { id } }`, {}, ownAdmin.accessToken);
+    const before = own.statements.length;
+    const result = await own.gql(query, variables, ownAdmin.accessToken);
+    expect(result.errors).toBeUndefined();
+    return own.statements.slice(before);
+  }
+
+  /** A role carrying two permissions, held by nobody. */
+  async function newRole(): Promise<string> {
+    const created = await own.gql(
+      `mutation($input: CreateRoleInput!) { createRole(input: $input) { id } }`,
+      {
+        input: {
+          name: `counted-${randomBytes(4).toString("hex")}`,
+          permissionIds: await own.permissionIds(["users.read", "roles.read"]),
+        },
+      },
+      ownAdmin.accessToken,
+    );
+    return created.data!.createRole.id;
+  }
+
+  // Prisma reports no BEGIN; every other statement of the transaction is here, COMMIT included.
+  const statementsOf = (write: RegExp) => [
+    expect.stringMatching(/FROM "users" u WHERE u\."id" = \$1::uuid FOR UPDATE/), // the user, read and locked
+    expect.stringMatching(/^SELECT 1 FROM "roles" WHERE "id" = \$1::uuid FOR UPDATE/), // the role, locked
+    expect.stringMatching(/FROM "public"\."roles" WHERE/), // the role and the user's other roles
+    expect.stringMatching(/FROM "role_permissions" rp JOIN "permissions" p/), // what those roles carry
+    expect.stringMatching(write), // the change itself
+    expect.stringMatching(/^INSERT INTO "public"\."audit_outbox"/), // its audit event
+    expect.stringMatching(/^COMMIT/),
+  ];
+
+  it("assignRole sends 7 statements (there were 14), granted or held already", async () => {
+    const user = await own.signUp("assigned");
+    const roleId = await newRole();
+    const grant = statementsOf(/^INSERT INTO "public"\."user_roles" .* ON CONFLICT DO NOTHING$/);
+    expect(await sentBy(ASSIGN, { u: user.id, r: roleId })).toEqual(grant);
+    expect(await sentBy(ASSIGN, { u: user.id, r: roleId })).toEqual(grant);
+  });
+
+  it("removeRole sends 7 statements (there were 13), and one more to keep an admin when it is the admin role", async () => {
+    const user = await own.signUp("removed");
+    const roleId = await newRole();
+    await sentBy(ASSIGN, { u: user.id, r: roleId });
+    const removal = statementsOf(/^DELETE FROM "public"\."user_roles"/);
+    expect(await sentBy(REMOVE, { u: user.id, r: roleId })).toEqual(removal);
+
+    const adminRoleId = await own.roleId("admin");
+    await sentBy(ASSIGN, { u: user.id, r: adminRoleId });
+    const sent = await sentBy(REMOVE, { u: user.id, r: adminRoleId });
+    // The admin role's holders, read after its row was locked: is this the last active admin?
+    expect(sent).toEqual([
+      ...removal.slice(0, 4),
+      expect.stringMatching(/FROM "public"\."user_roles" LEFT JOIN "public"\."users"/),
+      ...removal.slice(4),
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { USER_CONFLICTS } from "../src/modules/users/user.errors.js";
 import { codeOf, startServer, type SignedIn, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -271,15 +272,15 @@ describe("privilege escalation", () => {
       admin.accessToken,
     );
     expect(codeOf(removeRole)).toBe("CONFLICT");
-    expect(removeRole.errors![0]!.extensions!.reason).toBe("LAST_ADMIN");
+    expect(removeRole.errors![0]!.extensions!.reason).toBe(USER_CONFLICTS.LAST_ADMIN);
     const disable = await server.gql(
       `mutation($id: UUID!) { updateUser(id: $id, input: { status: DISABLED }) { id } }`,
       { id: admin.id },
       admin.accessToken,
     );
-    expect(disable.errors![0]!.extensions!.reason).toBe("LAST_ADMIN");
+    expect(disable.errors![0]!.extensions!.reason).toBe(USER_CONFLICTS.LAST_ADMIN);
     const del = await server.gql(`mutation($id: UUID!) { deleteUser(id: $id) }`, { id: admin.id }, admin.accessToken);
-    expect(del.errors![0]!.extensions!.reason).toBe("LAST_ADMIN");
+    expect(del.errors![0]!.extensions!.reason).toBe(USER_CONFLICTS.LAST_ADMIN);
     expect((await server.gql(`{ me { status } }`, {}, admin.accessToken)).data!.me.status).toBe("ACTIVE");
   });
 

@@ -45,6 +45,11 @@ export interface Context {
   tenant(organizationId?: string | null): Promise<Tenant>;
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
   selfIds: Set<string>;
+  /**
+   * Users whose roles a mutation of this request changed, with the permission to (assignRole and
+   * removeRole need users.update): its answer may show their roles without users.read.
+   */
+  rolesChangedIds: Set<string>;
   /** This app's resolvers and the services rules ask for (TypeGraphQL's container). */
   container: Instances;
   /** A value made once per request and kept for its length, by `key` (DataLoaders, for one). */
@@ -196,6 +201,7 @@ export function contextFactory(deps: ContextDependencies) {
         return { organizationId: id, db: deps.scoped.of(id) };
       },
       selfIds: new Set(token ? [token.userId] : []),
+      rolesChangedIds: new Set(),
       container: deps.container,
       once<T>(key: object, make: () => T): T {
         if (!made.has(key)) made.set(key, make());

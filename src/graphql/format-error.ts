@@ -7,9 +7,10 @@ import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext, RequestAbandonedError } from "../platform/observability/request-context.js";
 import { OutOfScopeError } from "../platform/db/scoped.js";
 import { StoreUnavailableError } from "../platform/kv/kv.js";
-import { ErrorCode, FRAMEWORK_CODES, type FieldProblem } from "../kernel/errors.js";
+import { ErrorCode, type FieldProblem, SHARED_CONFLICTS } from "../kernel/errors.js";
 
-const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...FRAMEWORK_CODES]);
+/** The codes a deliberate error may carry to the client: Kafkey's and Apollo's own (ErrorCode has both). */
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 function fieldProblems(errors: ValidationError[], prefix = ""): FieldProblem[] {
   return errors.flatMap((e) => {
@@ -58,7 +59,7 @@ function fromPrisma(error: PrismaKnownError): { message: string; extensions: Rec
       const fields = error.meta?.target ?? uniqueColumns(error.meta?.driverAdapterError?.cause);
       return {
         message: `A ${model.toLowerCase()} with this ${fields.join(", ") || "value"} already exists`,
-        extensions: { code: ErrorCode.CONFLICT, reason: "UNIQUE", fields },
+        extensions: { code: ErrorCode.CONFLICT, reason: SHARED_CONFLICTS.UNIQUE, fields },
       };
     }
     case "P2025":
@@ -66,7 +67,7 @@ function fromPrisma(error: PrismaKnownError): { message: string; extensions: Rec
     case "P2003":
       return {
         message: "A referenced record no longer exists",
-        extensions: { code: ErrorCode.CONFLICT, reason: "REFERENCE" },
+        extensions: { code: ErrorCode.CONFLICT, reason: SHARED_CONFLICTS.REFERENCE },
       };
     default:
       return undefined;
@@ -76,6 +77,9 @@ function fromPrisma(error: PrismaKnownError): { message: string; extensions: Rec
 /** graphql-js's hints ("Did you mean "x"?", "Did you mean the enum value "ACTIVE"?"): they map the schema. */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
+/** Apollo's `formatError`: the error as graphql-js formats it, and the error itself. */
+export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
 export interface FormatErrorOptions {
   /** Strip graphql-js's suggestions from messages (production: introspection is off there too). @default false */
   hideSuggestions?: boolean;
@@ -83,13 +87,13 @@ export interface FormatErrorOptions {
 
 /**
  * Apollo's formatError: deliberate errors pass with the request id added; everything else is logged
- * in full and reaches the client only as INTERNAL_SERVER_ERROR with the request id. The WebSocket
- * side formats its errors with the same function.
+ * in full and reaches the client only as INTERNAL_SERVER_ERROR with the request id. Built once in
+ * app.ts and handed as it is to Apollo (HTTP) and to websocket.ts, so both sides mask alike.
  */
-export function formatErrorWith(log: Logger, options: FormatErrorOptions = {}) {
+export function formatErrorWith(log: Logger, options: FormatErrorOptions = {}): ErrorFormatter {
   const format = formatErrorOf(log);
   if (!options.hideSuggestions) return format;
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  return (formatted, error) => {
     const result = format(formatted, error);
     return result.message.includes("Did you mean")
       ? { ...result, message: result.message.replace(SUGGESTION, "") }
@@ -97,8 +101,8 @@ export function formatErrorWith(log: Logger, options: FormatErrorOptions = {}) {
   };
 }
 
-function formatErrorOf(log: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+function formatErrorOf(log: Logger): ErrorFormatter {
+  return (formatted, error) => {
     const requestId = currentRequestContext()?.requestId;
     const original = unwrapResolverError(error);
     const { locations, path } = formatted;

@@ -21,7 +21,10 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { CloseCode } from "./live.js";
 import { type Context, organizationHeaderError, type RequestInfo } from "./context.js";
+import { type ErrorFormatter } from "./format-error.js";
 import { ErrorCode } from "../kernel/errors.js";
+import type { ClientInfo } from "../kernel/request.js";
+import { clientOf } from "../platform/http/request-id.js";
 
 export interface WebSocketOptions {
   /** Largest message a client may send. */
@@ -51,6 +54,11 @@ function clientAddress(request: IncomingMessage, trustProxy: boolean): string {
   const forwarded = request.headers["x-forwarded-for"];
   if (trustProxy && typeof forwarded === "string") return forwarded.split(",")[0]!.trim();
   return request.socket.remoteAddress ?? "unknown";
+}
+
+/** Where a connection's operations come from, read as for an HTTP request (the user agent cut alike). */
+export function connectionClient(request: IncomingMessage, trustProxy: boolean): ClientInfo {
+  return clientOf({ ip: clientAddress(request, trustProxy), headers: request.headers });
 }
 
 const coded = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
@@ -91,8 +99,8 @@ export interface WebSocketDependencies {
   /** Builds an operation's context, as for an HTTP request. */
   contextFor: (request: RequestInfo) => Context;
   publicUrl: (request: IncomingMessage) => string;
-  /** Masks unexpected errors the way Apollo's formatError does over HTTP. */
-  formatError: (error: GraphQLError) => GraphQLFormattedError;
+  /** Apollo's own formatError (format-error.ts): errors are masked over WebSocket exactly as over HTTP. */
+  formatError: ErrorFormatter;
   /** Calls its listener with every session that ends, on whichever instance. @returns its removal. */
   onSessionEnded: (listener: (sessionId: string) => void) => () => void;
 }
@@ -141,16 +149,15 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
     id: randomUUID(),
     authorization: state.authorization,
     organizationHeader: organizationParam(ctx),
-    client: {
-      ip: clientAddress(ctx.extra.request, options.trustProxy),
-      userAgent: ctx.extra.request.headers["user-agent"],
-    },
+    client: connectionClient(ctx.extra.request, options.trustProxy),
     publicUrl: deps.publicUrl(ctx.extra.request),
     live: { close: (code, reason) => ctx.extra.socket.close(code, reason) },
   });
 
+  /** The one place errors are formatted on this side: those of results and those of refused operations. */
+  const mask = (error: GraphQLError): GraphQLFormattedError => deps.formatError(error.toJSON(), error);
   const formatted = ({ errors, ...result }: ExecutionResult): FormattedExecutionResult =>
-    errors ? { ...result, errors: errors.map((error) => deps.formatError(error)) } : result;
+    errors ? { ...result, errors: errors.map(mask) } : result;
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -175,7 +182,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           id: randomUUID(),
           authorization,
           organizationHeader: undefined,
-          client: { ip: clientAddress(ctx.extra.request, options.trustProxy), userAgent: undefined },
+          client: connectionClient(ctx.extra.request, options.trustProxy),
           publicUrl: "",
         });
         const principal = await probe.principal();
@@ -237,8 +244,8 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
       onError(ctx, id, _payload, errors) {
         ctx.extra.state?.operations.delete(id);
         return errors.map((error) => {
-          const formatted = deps.formatError(error);
-          return new GraphQLError(formatted.message, { extensions: formatted.extensions });
+          const { message, extensions } = mask(error);
+          return new GraphQLError(message, { extensions });
         });
       },
       onComplete(ctx, id) {

@@ -1,35 +1,138 @@
 import { GraphQLError } from "graphql";
+import { HttpErrorCode } from "../platform/http/error-codes.js";
 
 /**
- * Every `extensions.code` a client can see. Tests and frontends branch on these, never on messages.
+ * Every `extensions.code` a client can see: GraphQL's (below) and the HTTP-level ones
+ * (platform/http/error-codes.ts). Tests and frontends branch on these, never on messages. Each entry's
+ * description, `@status` (the HTTP status it comes with) and `@extensions` (the fields it adds) are
+ * docs/api.md's list of codes (scripts/docs.ts).
  */
 export const ErrorCode = {
-  BAD_USER_INPUT: "BAD_USER_INPUT",
-  BAD_REQUEST: "BAD_REQUEST",
+  ...HttpErrorCode,
+  /**
+   * No token where one is needed, or a bad one (the message says why: `token expired`, `token revoked`,
+   * …); a wrong password or a locked account; a used or expired refresh token.
+   * @status 401
+   */
   UNAUTHENTICATED: "UNAUTHENTICATED",
+  /**
+   * Signed in, but without the permission; or granting or revoking a permission one does not hold.
+   * @status 403
+   * @extensions `requiredPermission`: the permission that would allow it.
+   */
   FORBIDDEN: "FORBIDDEN",
-  NOT_FOUND: "NOT_FOUND",
-  CONFLICT: "CONFLICT",
+  /**
+   * `login` to a disabled account.
+   * @status 403
+   */
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
+  /**
+   * `login` with the right password to an account whose email is not verified, when
+   * `KAFKEY_REQUIRE_VERIFIED_EMAIL=true`.
+   * @status 403
+   */
   EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
+  /**
+   * Adding or removing a credential (`linkAccount`, `confirmLinkAccount`, `unlinkAccount`, `enableTotp`,
+   * `confirmTotp`, `logoutAll(removeLinkedAccounts: true)`) without `currentPassword`/`mfaCode` in the
+   * call or a `stepUp` of this session in the last 5 minutes.
+   * @status 403
+   * @extensions `methods`: how the account can re-authenticate (`password`, `totp`, `email`).
+   */
   REAUTHENTICATION_REQUIRED: "REAUTHENTICATION_REQUIRED",
-  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  /**
+   * Too many calls of a public mutation (`signUp`, `login`, `verifyMfa`, `refreshToken`, the mail ones)
+   * from one IP address or for one account; a caller's query budget spent; over WebSocket, more
+   * subscriptions on one connection than `KAFKEY_WS_MAX_SUBSCRIPTIONS`.
+   * @status 429
+   * @extensions `retryAfter`: seconds to wait.
+   */
   RATE_LIMITED: "RATE_LIMITED",
+  /**
+   * An argument breaks a rule: an email that is not one, a password under 12 characters or among the
+   * most common ones, `pageSize` over 100, a used or expired mail token, a cursor Kafkey did not make, …
+   * Also a variable of the wrong type, reported by GraphQL itself before any resolver runs (400).
+   * @status 200 (400 for a variable of the wrong type)
+   * @extensions `fields`: `[{ path, message }]`, one per problem.
+   */
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  /**
+   * No user, role, permission or other record with that id (or none the caller may see).
+   * @status 200
+   */
+  NOT_FOUND: "NOT_FOUND",
+  /**
+   * The change clashes with what is stored.
+   * @status 200
+   * @extensions `reason` (below); `fields` for `UNIQUE`.
+   */
+  CONFLICT: "CONFLICT",
+  /**
+   * The database, or the shared store where a decision must fail closed (sign-in counters, one-time
+   * codes), is down; or the request ran past `KAFKEY_REQUEST_TIMEOUT_MS` and was stopped, nothing more
+   * done. Try again shortly.
+   * @status 503 or 200
+   */
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  /**
+   * Anything unexpected. The message is always "Unexpected error"; the details are in the server's log
+   * under the `requestId`.
+   * @status 200 or 500
+   */
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+  /**
+   * Apollo's: the document is not valid GraphQL, or it is too long (`KAFKEY_GRAPHQL_MAX_TOKENS`).
+   * @status 400
+   */
+  GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
+  /**
+   * Apollo's: the document asks for what the schema does not have, or is too deep, too costly, or has
+   * too many aliases or directives (`KAFKEY_GRAPHQL_MAX_*`); introspection in production.
+   * @status 400
+   */
+  GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
+  /**
+   * Apollo's: a batch (a JSON array of operations); a request that could be a cross-site forgery
+   * (Apollo's CSRF prevention: a `GET`, or a `text/plain` or form body, without
+   * `apollo-require-preflight` or `x-apollo-operation-name`); a mutation over `GET` (405). Over
+   * WebSocket: a query or mutation (they go over HTTP), or an operation that cannot be read.
+   * @status 400 (405 for a mutation over GET)
+   */
+  BAD_REQUEST: "BAD_REQUEST",
+  /**
+   * Apollo's: the document names several operations and `operationName` none of them.
+   * @status 400
+   */
+  OPERATION_RESOLUTION_FAILURE: "OPERATION_RESOLUTION_FAILURE",
+  /**
+   * Apollo's automatic persisted queries: the hash is not known yet; send the query with it.
+   * @status 200
+   */
+  PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
+  /**
+   * Apollo's automatic persisted queries are not available.
+   * @status 200
+   */
+  PERSISTED_QUERY_NOT_SUPPORTED: "PERSISTED_QUERY_NOT_SUPPORTED",
+  /**
+   * Outside GraphQL: an OAuth callback (`/auth/oauth/:provider/callback`) that is replayed, expired, or
+   * opened in another browser than the one that started it.
+   * @status 400
+   */
+  INVALID_STATE: "INVALID_STATE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** The codes Apollo and graphql-js give their own errors, passed to the client as they are. */
-export const FRAMEWORK_CODES = new Set([
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "BAD_USER_INPUT",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_SUPPORTED",
-  "OPERATION_RESOLUTION_FAILURE",
-  "BAD_REQUEST",
-]);
+/**
+ * CONFLICT reasons no module owns: Prisma's known errors, turned into client errors in
+ * graphql/format-error.ts.
+ */
+export const SHARED_CONFLICTS = {
+  /** The email, role name or permission key is taken; `fields` names the column (`["email"]`). */
+  UNIQUE: "UNIQUE",
+  /** A record the change refers to was deleted meanwhile. */
+  REFERENCE: "REFERENCE",
+} as const;
 
 /** One offending input: `path` names the argument or input field, e.g. `input.password`. */
 export interface FieldProblem {
@@ -80,7 +183,8 @@ export class NotFoundError extends GraphQLError {
 
 /**
  * The request clashes with what is stored.
- * @param reason a stable UPPER_SNAKE refinement, e.g. `LAST_ADMIN`, `SYSTEM_ROLE`, `UNIQUE`.
+ * @param reason a stable UPPER_SNAKE refinement, from its module's registry (`ROLE_CONFLICTS.SYSTEM_ROLE`
+ * in `modules/roles/role.errors.ts`) or SHARED_CONFLICTS.
  */
 export class ConflictError extends GraphQLError {
   constructor(message: string, reason: string, extra: Record<string, unknown> = {}) {

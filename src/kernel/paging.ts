@@ -1,3 +1,4 @@
+import type { TimeCursor } from "../platform/time-cursor.js";
 import { isUuid } from "../platform/uuid.js";
 import { BadUserInputError } from "./errors.js";
 
@@ -20,9 +21,25 @@ export interface PageInfo {
   hasPrev: boolean;
 }
 
-export function pageInfo({ page, pageSize }: PageRequest, totalItems: number): PageInfo {
+/** One page of an offset-paginated list, and where it stands. */
+export interface Page<T> {
+  items: T[];
+  pageInfo: PageInfo;
+}
+
+/** The rows a page is: Prisma's `skip` and `take` (SQL's `OFFSET` and `LIMIT`). */
+export function pageWindow({ page, pageSize }: PageRequest): { skip: number; take: number } {
+  return { skip: (page - 1) * pageSize, take: pageSize };
+}
+
+/** The page `request` asked for: its `items`, in a list of `totalItems`. */
+export function pageOf<T>(request: PageRequest, items: T[], totalItems: number): Page<T> {
+  const { page, pageSize } = request;
   const totalPages = Math.ceil(totalItems / pageSize);
-  return { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 };
+  return {
+    items,
+    pageInfo: { page, pageSize, totalItems, totalPages, hasNext: page < totalPages, hasPrev: page > 1 },
+  };
 }
 
 /**
@@ -34,11 +51,7 @@ export function isStorableDate(date: Date): boolean {
   return year >= 1 && year <= 9999;
 }
 
-/** Where a newest-first page starts: after the row at `at` with id `id`. */
-export interface TimeCursor {
-  at: Date;
-  id: string;
-}
+export type { TimeCursor };
 
 /** An opaque cursor for the row at `at` with id `id`. */
 export function encodeCursor(at: Date, id: string): string {

@@ -6,9 +6,15 @@ export interface ClientInfo {
   userAgent: string | undefined;
 }
 
-/** One organization's rows, as the caller may reach them. */
-export interface Tenant {
-  organizationId: string;
-  /** Sees only this organization's rows (src/platform/db/scoped.ts). */
+/**
+ * Rows as the caller may reach them: the platform's own (`organizationId` null: its roles), or one
+ * organization's.
+ */
+export interface Realm<OrganizationId extends string | null = string | null> {
+  organizationId: OrganizationId;
+  /** Sees only this realm's rows (src/platform/db/scoped.ts). */
   db: ScopedClient;
 }
+
+/** One organization's rows, as the caller may reach them. */
+export type Tenant = Realm<string>;

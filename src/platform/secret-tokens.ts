@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256 } from "./hash.js";
 
 /** A new opaque secret: 256 random bits, base64url. */
 export function randomToken(): string {
@@ -7,7 +8,7 @@ export function randomToken(): string {
 
 /** What is stored in place of a secret token: its sha256, hex. */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  return sha256(token);
 }
 
 /** Opaque tokens are 43 characters; anything much longer is not one of ours (and is not hashed). */

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor } from "../../graphql/decorators.js";
+import { Actor, Needs } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
 import type { AccountEmailService } from "./account-email.service.js";
@@ -75,9 +75,8 @@ export class AuthResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, {
-    description: "Lifts a lockout after failed logins. Needs users.update, and every permission the user holds.",
-  })
+  @Mutation(() => Boolean, { description: "Lifts a lockout after failed logins." })
+  @Needs("users.update", { and: "every permission the user holds" })
   async unlockUser(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     await this.auth.unlock(actor, id);
     return true;

@@ -11,6 +11,7 @@ import type { AccountEmailService } from "./account-email.service.js";
 import type { MfaService } from "../mfa/index.js";
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
+import { AUTH_CONFLICTS } from "./auth.errors.js";
 import type { SignUpInput } from "./auth.inputs.js";
 import type { Lockout } from "./lockout.js";
 import { removeLinkedAccounts } from "./linked-accounts.js";
@@ -389,7 +390,10 @@ export class AuthService {
   private async unlinkAll(tx: Prisma.TransactionClient, userId: string, reason: string): Promise<string[]> {
     const user = await tx.user.findUniqueOrThrow({ where: { id: userId } });
     if (!user.passwordHash) {
-      throw new ConflictError("Set a password before unlinking every sign-in method", "LAST_SIGN_IN_METHOD");
+      throw new ConflictError(
+        "Set a password before unlinking every sign-in method",
+        AUTH_CONFLICTS.LAST_SIGN_IN_METHOD,
+      );
     }
     return removeLinkedAccounts(tx, this.deps.audit, user, reason);
   }

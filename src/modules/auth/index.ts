@@ -1,5 +1,6 @@
 export { AccessTokens } from "./access-tokens.js";
 export { AccountEmailService } from "./account-email.service.js";
+export { AUTH_CONFLICTS } from "./auth.errors.js";
 export { AuthResolver, reveal } from "./auth.resolver.js";
 export { authRules } from "./auth.rules.js";
 export { AuthService, type AuthResult } from "./auth.service.js";

@@ -9,6 +9,7 @@ import type { SecretBox } from "../../platform/secret-box.js";
 import { hashToken } from "../../platform/secret-tokens.js";
 import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
+import { MFA_CONFLICTS } from "./mfa.errors.js";
 import { matchTotp, newTotpSecret, totpUri } from "./totp.js";
 import { BadUserInputError, ConflictError } from "../../kernel/errors.js";
 
@@ -62,7 +63,8 @@ export class MfaService {
    */
   async enable(userId: string): Promise<TotpSetup> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-    if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
+    if (user.totpEnabledAt)
+      throw new ConflictError("Two-factor authentication is already on", MFA_CONFLICTS.TOTP_ENABLED);
     const secret = newTotpSecret();
     await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
     await this.access.invalidateUser(userId);
@@ -77,9 +79,10 @@ export class MfaService {
    */
   async confirm(userId: string, code: string, keepSessionId: string): Promise<string[]> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-    if (user.totpEnabledAt) throw new ConflictError("Two-factor authentication is already on", "TOTP_ENABLED");
+    if (user.totpEnabledAt)
+      throw new ConflictError("Two-factor authentication is already on", MFA_CONFLICTS.TOTP_ENABLED);
     const secret = user.totpSecret;
-    if (!secret) throw new ConflictError("Call enableTotp first", "TOTP_NOT_STARTED");
+    if (!secret) throw new ConflictError("Call enableTotp first", MFA_CONFLICTS.TOTP_NOT_STARTED);
     if (!(await this.counted(userId, () => this.acceptTotp(userId, secret, code.trim())))) throw wrongCode("code");
     const { codes, endedIds } = await this.prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
@@ -162,7 +165,7 @@ export class MfaService {
   /** @returns the user, whose second factor `code` proved. */
   private async requireSecondFactor(userId: string, code: string): Promise<UserRecord> {
     const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-    if (!user.totpEnabledAt) throw new ConflictError("Two-factor authentication is off", "TOTP_DISABLED");
+    if (!user.totpEnabledAt) throw new ConflictError("Two-factor authentication is off", MFA_CONFLICTS.TOTP_DISABLED);
     if (!(await this.check(userId, code))) throw wrongCode("code");
     return user;
   }

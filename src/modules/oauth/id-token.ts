@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { OAuthFlowError } from "./oauth.errors.js";
+import { OAuthErrorCode, OAuthFlowError } from "./oauth.errors.js";
 
 /** A provider's signing keys, fetched from its JWKS URL and fetched again when an unknown key id shows up. */
 export class JwksKeys {
@@ -10,18 +10,18 @@ export class JwksKeys {
   constructor(private readonly url: string) {}
 
   async key(kid: string | undefined): Promise<KeyObject> {
-    if (!kid) throw new OAuthFlowError("INVALID_ID_TOKEN", "ID token without a key id");
+    if (!kid) throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "ID token without a key id");
     // Keys rotate: an unknown kid refreshes the set, at most every 10 seconds.
     if (!this.keys.has(kid) && Date.now() - this.fetchedAt > 10_000) await this.refresh();
     const key = this.keys.get(kid);
-    if (!key) throw new OAuthFlowError("INVALID_ID_TOKEN", "ID token signed with an unknown key");
+    if (!key) throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "ID token signed with an unknown key");
     return key;
   }
 
   private async refresh(): Promise<void> {
     this.fetchedAt = Date.now();
     const response = await fetch(this.url, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new OAuthFlowError("PROVIDER_ERROR", `JWKS answered ${response.status}`);
+    if (!response.ok) throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ERROR, `JWKS answered ${response.status}`);
     const { keys } = (await response.json()) as { keys?: (JsonWebKey & { kid?: string; use?: string })[] };
     const next = new Map<string, KeyObject>();
     for (const jwk of keys ?? []) {
@@ -58,7 +58,8 @@ export async function verifyIdToken(
   expected: { issuer: string; audience: string; nonce: string },
 ): Promise<IdTokenClaims> {
   const decoded = jwt.decode(token, { complete: true });
-  if (!decoded || typeof decoded.payload === "string") throw new OAuthFlowError("INVALID_ID_TOKEN", "not a JWT");
+  if (!decoded || typeof decoded.payload === "string")
+    throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "not a JWT");
   const key = await keys.key(decoded.header.kid);
   let claims: IdTokenClaims;
   try {
@@ -70,15 +71,16 @@ export async function verifyIdToken(
       clockTolerance: 30,
     }) as IdTokenClaims;
   } catch (error) {
-    throw new OAuthFlowError("INVALID_ID_TOKEN", (error as Error).message);
+    throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, (error as Error).message);
   }
   if (typeof claims.sub !== "string" || claims.sub === "") {
-    throw new OAuthFlowError("INVALID_ID_TOKEN", "ID token without a subject");
+    throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "ID token without a subject");
   }
-  if (typeof claims.exp !== "number") throw new OAuthFlowError("INVALID_ID_TOKEN", "ID token without an expiry");
+  if (typeof claims.exp !== "number")
+    throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "ID token without an expiry");
   if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== expected.audience) {
-    throw new OAuthFlowError("INVALID_ID_TOKEN", "ID token authorized for another party");
+    throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "ID token authorized for another party");
   }
-  if (claims.nonce !== expected.nonce) throw new OAuthFlowError("INVALID_ID_TOKEN", "nonce mismatch");
+  if (claims.nonce !== expected.nonce) throw new OAuthFlowError(OAuthErrorCode.INVALID_ID_TOKEN, "nonce mismatch");
   return claims;
 }

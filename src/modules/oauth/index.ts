@@ -1,3 +1,4 @@
+export { OAUTH_CONFLICTS, OAuthErrorCode } from "./oauth.errors.js";
 export { OAuthResolver } from "./oauth.resolver.js";
 export { registerOAuthRoutes } from "./oauth.routes.js";
 export { oauthRules } from "./oauth.rules.js";

@@ -1,3 +1,5 @@
+import type { ErrorCode } from "../../kernel/errors.js";
+
 /**
  * Why a social sign-in failed, as the frontend gets it: `?error=<code>` on its redirect URI. Stable:
  * frontends branch on these.
@@ -34,6 +36,7 @@ export const OAuthErrorCode = {
   ALREADY_LINKED: "ALREADY_LINKED",
   /** The user already has another identity at this provider linked. */
   PROVIDER_ALREADY_LINKED: "PROVIDER_ALREADY_LINKED",
+  /** The identity's account is disabled. */
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
 } as const;
 export type OAuthErrorCode = (typeof OAuthErrorCode)[keyof typeof OAuthErrorCode];
@@ -46,5 +49,33 @@ export class OAuthFlowError extends Error {
     detail: string,
   ) {
     super(detail);
+  }
+}
+
+/**
+ * Why `confirmLinkAccount` refuses with CONFLICT (`extensions.reason`): the link flow's failures, named
+ * as on a sign-in's redirect (OAuthErrorCode).
+ */
+export const OAUTH_CONFLICTS = {
+  /** This provider identity already belongs to another user. */
+  ALREADY_LINKED: "ALREADY_LINKED",
+  /** The user already has another identity at this provider linked. */
+  PROVIDER_ALREADY_LINKED: "PROVIDER_ALREADY_LINKED",
+} as const satisfies Partial<Record<OAuthErrorCode, OAuthErrorCode>>;
+type OAuthConflict = keyof typeof OAUTH_CONFLICTS;
+
+/** Whether a failed link is a CONFLICT of confirmLinkAccount's. */
+export function isOAuthConflict(code: OAuthErrorCode): code is OAuthConflict {
+  return Object.hasOwn(OAUTH_CONFLICTS, code);
+}
+
+/** A refusal at the start or the callback, before any redirect: answered to the browser as an HTTP error. */
+export class OAuthRequestError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    readonly code: typeof ErrorCode.BAD_REQUEST | typeof ErrorCode.NOT_FOUND | typeof ErrorCode.INVALID_STATE,
+    message: string,
+  ) {
+    super(message);
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { bindingCookie, OAuthRequestError, type OAuthService } from "./oauth.service.js";
+import { OAuthRequestError } from "./oauth.errors.js";
+import { bindingCookie, type OAuthService } from "./oauth.service.js";
 
 /** Where the cookies binding flows to browsers are sent: these routes only. */
 const COOKIE_PATH = "/auth/oauth";

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { SocialAccount } from "../../generated/prisma/client.js";
 import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
@@ -6,15 +6,17 @@ import { isUniqueViolation, lockRow, type Prisma, type PrismaClient } from "../.
 import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Logger } from "../../platform/observability/logger.js";
+import { sha256 } from "../../platform/hash.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import { linkedAccountMail } from "../auth/account-mail.js";
-import { type AuthResult, type AuthService } from "../auth/index.js";
-import { OAuthFlowError } from "./oauth.errors.js";
+import { AUTH_CONFLICTS, type AuthResult, type AuthService } from "../auth/index.js";
+import { isOAuthConflict, OAuthErrorCode, OAuthFlowError, OAuthRequestError } from "./oauth.errors.js";
 import type { ExternalIdentity, OAuthProvider, ProviderName } from "./providers.js";
 import { type ClientInfo } from "../../kernel/request.js";
 import {
   BadUserInputError,
   ConflictError,
+  ErrorCode,
   ForbiddenError,
   NotFoundError,
   UnauthenticatedError,
@@ -74,18 +76,7 @@ export interface StartParams {
 
 /** The name of the cookie binding the flow of `state` to its browser: one per flow, so flows in one browser do not clash. */
 export function bindingCookie(state: string): string {
-  return `kafkey_oauth_${sha256(state).slice(0, 16)}`;
-}
-
-/** A refusal at the start, before any redirect: answered to the browser as an HTTP error. */
-export class OAuthRequestError extends Error {
-  constructor(
-    readonly status: 400 | 404,
-    readonly code: "BAD_REQUEST" | "NOT_FOUND" | "INVALID_STATE",
-    message: string,
-  ) {
-    super(message);
-  }
+  return `kafkey_oauth_${sha256(state, "base64url").slice(0, 16)}`;
 }
 
 export interface OAuthDependencies {
@@ -101,10 +92,6 @@ export interface OAuthDependencies {
   /** Frontend URLs a flow may return to, compared exactly. */
   redirectAllowlist: string[];
   log: Logger;
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("base64url");
 }
 
 function withParams(uri: string, params: Record<string, string>): string {
@@ -144,17 +131,17 @@ export class OAuthService {
     const provider = this.provider(providerName);
     const { redirectUri, linkToken, clientState } = params;
     if (!redirectUri || !this.deps.redirectAllowlist.includes(redirectUri)) {
-      throw new OAuthRequestError(400, "BAD_REQUEST", "redirect_uri is missing or not in the allow-list");
+      throw new OAuthRequestError(400, ErrorCode.BAD_REQUEST, "redirect_uri is missing or not in the allow-list");
     }
     if (clientState !== undefined && clientState.length > 200) {
-      throw new OAuthRequestError(400, "BAD_REQUEST", "state is longer than 200 characters");
+      throw new OAuthRequestError(400, ErrorCode.BAD_REQUEST, "state is longer than 200 characters");
     }
     let link: LinkRequest | undefined;
     if (linkToken !== undefined) {
       const taken = linkToken.length <= MAX_TOKEN_LENGTH ? await this.deps.kv.take(linkKey(linkToken)) : null;
       link = taken ? (JSON.parse(taken) as LinkRequest) : undefined;
       if (!link || !(await this.stampHolds(link.userId, link.stamp))) {
-        throw new OAuthRequestError(400, "BAD_REQUEST", "link is invalid, used or expired");
+        throw new OAuthRequestError(400, ErrorCode.BAD_REQUEST, "link is invalid, used or expired");
       }
     }
     const state = randomToken();
@@ -165,7 +152,7 @@ export class OAuthService {
       clientState,
       codeVerifier: randomToken(),
       nonce: randomToken(),
-      browser: sha256(binding),
+      browser: sha256(binding, "base64url"),
       linkUserId: link?.userId,
       linkStamp: link?.stamp,
     };
@@ -173,7 +160,7 @@ export class OAuthService {
     const location = provider.authorizeUrl({
       callbackUrl,
       state,
-      codeChallenge: sha256(flow.codeVerifier),
+      codeChallenge: sha256(flow.codeVerifier, "base64url"),
       nonce: flow.nonce,
     });
     return { location, cookie: { name: bindingCookie(state), value: binding } };
@@ -197,7 +184,7 @@ export class OAuthService {
       withParams(flow.redirectUri, flow.clientState === undefined ? params : { ...params, state: flow.clientState });
     try {
       if (query.error || !query.code) {
-        throw new OAuthFlowError("ACCESS_DENIED", `provider said ${query.error ?? "no code"}`);
+        throw new OAuthFlowError(OAuthErrorCode.ACCESS_DENIED, `provider said ${query.error ?? "no code"}`);
       }
       const identity = await provider.identify({
         code: query.code,
@@ -223,7 +210,7 @@ export class OAuthService {
       await this.deps.kv.set(codeKey(code), JSON.stringify(signIn), CODE_MS);
       return back({ code });
     } catch (error) {
-      const code = error instanceof OAuthFlowError ? error.code : "PROVIDER_ERROR";
+      const code = error instanceof OAuthFlowError ? error.code : OAuthErrorCode.PROVIDER_ERROR;
       if (error instanceof OAuthFlowError) {
         this.deps.log.warn("social sign-in refused", {
           event: "auth.social_login_failed",
@@ -256,14 +243,15 @@ export class OAuthService {
     const invalid = () =>
       new OAuthRequestError(
         400,
-        "INVALID_STATE",
+        ErrorCode.INVALID_STATE,
         "This sign-in is unknown, expired, already used, or was started in another browser",
       );
     if (!state || state.length > MAX_TOKEN_LENGTH) throw invalid();
     const raw = await this.deps.kv.get(stateKey(state));
     const flow = raw ? (JSON.parse(raw) as PendingFlow) : undefined;
     const binding = cookie(bindingCookie(state));
-    if (!flow || flow.provider !== provider || !binding || !sameHash(sha256(binding), flow.browser)) throw invalid();
+    if (!flow || flow.provider !== provider || !binding || !sameHash(sha256(binding, "base64url"), flow.browser))
+      throw invalid();
     // Of two callbacks racing with the same state, one gets it.
     if ((await this.deps.kv.take(stateKey(state))) === null) throw invalid();
     return flow;
@@ -302,7 +290,8 @@ export class OAuthService {
     try {
       return await this.link(actor.userId, pending.provider, pending.identity);
     } catch (error) {
-      if (error instanceof OAuthFlowError) throw new ConflictError(error.message, error.code);
+      if (error instanceof OAuthFlowError && isOAuthConflict(error.code))
+        throw new ConflictError(error.message, error.code);
       throw error;
     }
   }
@@ -344,7 +333,7 @@ export class OAuthService {
       if (!user.passwordHash && others === 0) {
         throw new ConflictError(
           "This is your only way to sign in: set a password or link another first",
-          "LAST_SIGN_IN_METHOD",
+          AUTH_CONFLICTS.LAST_SIGN_IN_METHOD,
         );
       }
       await tx.socialAccount.delete({ where: { id: account.id } });
@@ -364,7 +353,10 @@ export class OAuthService {
       select: { emailVerifiedAt: true, securityStamp: true },
     });
     if (!user.emailVerifiedAt) {
-      throw new ConflictError("Verify your email address before linking a sign-in method", "EMAIL_NOT_VERIFIED");
+      throw new ConflictError(
+        "Verify your email address before linking a sign-in method",
+        AUTH_CONFLICTS.EMAIL_NOT_VERIFIED,
+      );
     }
     return user.securityStamp;
   }
@@ -406,11 +398,14 @@ export class OAuthService {
       where: { id: account.userId },
       select: { status: true, emailVerifiedAt: true, securityStamp: true },
     });
-    if (user.status !== "active") throw new OAuthFlowError("ACCOUNT_DISABLED", "the account is disabled");
+    if (user.status !== "active") throw new OAuthFlowError(OAuthErrorCode.ACCOUNT_DISABLED, "the account is disabled");
     // An identity linked while nobody had proved the account's address may be a squatter's: it signs
     // in only once the address is verified (and a reset by its owner removes it).
     if (!user.emailVerifiedAt && !account.signedUpWith) {
-      throw new OAuthFlowError("ACCOUNT_EMAIL_UNVERIFIED", "identity linked to an account with an unverified email");
+      throw new OAuthFlowError(
+        OAuthErrorCode.ACCOUNT_EMAIL_UNVERIFIED,
+        "identity linked to an account with an unverified email",
+      );
     }
     return { account, stamp: user.securityStamp };
   }
@@ -426,24 +421,30 @@ export class OAuthService {
         data: { email: identity.email, emailVerified: identity.emailVerified },
       });
     }
-    if (!identity.email) throw new OAuthFlowError("EMAIL_REQUIRED", "the provider gave no email");
+    if (!identity.email) throw new OAuthFlowError(OAuthErrorCode.EMAIL_REQUIRED, "the provider gave no email");
     const existing = await prisma.user.findUnique({ where: { email: identity.email } });
     if (existing) {
       // The account-takeover hole: joining on an email either side has not verified.
       if (!identity.emailVerified || !existing.emailVerifiedAt) {
-        throw new OAuthFlowError("ACCOUNT_EXISTS_UNVERIFIED", "an account has this email, unverified on one side");
+        throw new OAuthFlowError(
+          OAuthErrorCode.ACCOUNT_EXISTS_UNVERIFIED,
+          "an account has this email, unverified on one side",
+        );
       }
       // Only an account that signs in through providers alone is joined by a verified email: a verified
       // address does not prove who set an account's password (a squatter whose verification mail the
       // owner clicked), so such an account is linked by signing in to it.
       if (existing.passwordHash || existing.totpEnabledAt) {
-        throw new OAuthFlowError("ACCOUNT_EXISTS", "an account with this email signs in with a password: link from it");
+        throw new OAuthFlowError(
+          OAuthErrorCode.ACCOUNT_EXISTS,
+          "an account with this email signs in with a password: link from it",
+        );
       }
       return this.link(existing.id, provider, identity);
     }
     // An address nobody proved would let its real owner's later account be taken over through this identity.
     if (!identity.emailVerified)
-      throw new OAuthFlowError("EMAIL_UNVERIFIED", "the provider has not verified the email");
+      throw new OAuthFlowError(OAuthErrorCode.EMAIL_UNVERIFIED, "the provider has not verified the email");
     const user = await this.deps.auth.createAccount({
       email: identity.email,
       displayName: identity.displayName,
@@ -461,10 +462,11 @@ export class OAuthService {
         where: { provider_providerUserId: { provider, providerUserId: identity.providerUserId } },
       });
       if (owner && owner.userId !== userId)
-        throw new OAuthFlowError("ALREADY_LINKED", "identity linked to another user");
+        throw new OAuthFlowError(OAuthErrorCode.ALREADY_LINKED, "identity linked to another user");
       if (owner) return { account: owner, created: false };
       const mine = await tx.socialAccount.findUnique({ where: { userId_provider: { userId, provider } } });
-      if (mine) throw new OAuthFlowError("PROVIDER_ALREADY_LINKED", "another identity of this provider is linked");
+      if (mine)
+        throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ALREADY_LINKED, "another identity of this provider is linked");
       const account = await tx.socialAccount.create({ data: { userId, provider, ...pick(identity) } });
       const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true } });
       await this.recordLink(tx, "user.social_linked", userId, user.email, null, account);
@@ -497,7 +499,7 @@ export class OAuthService {
   private provider(name: string): OAuthProvider {
     const provider = this.deps.providers.get(name as ProviderName);
     if (!provider) {
-      throw new OAuthRequestError(404, "NOT_FOUND", `Sign-in with "${name.slice(0, 40)}" is not configured`);
+      throw new OAuthRequestError(404, ErrorCode.NOT_FOUND, `Sign-in with "${name.slice(0, 40)}" is not configured`);
     }
     return provider;
   }

@@ -1,7 +1,7 @@
 import { AuthorizationCode } from "simple-oauth2";
 import type { Config, OAuthProviderConfig } from "../../config.js";
 import { JwksKeys, verifyIdToken } from "./id-token.js";
-import { OAuthFlowError } from "./oauth.errors.js";
+import { OAuthErrorCode, OAuthFlowError } from "./oauth.errors.js";
 
 export const PROVIDER_NAMES = ["google", "github"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -66,7 +66,10 @@ async function tokensFor(client: AuthorizationCode, params: ExchangeParams): Pro
     // simple-oauth2 throws on an HTTP error and keeps the provider's answer aside: its `error` says why.
     const answer = (error as { data?: { payload?: unknown } }).data?.payload as { error?: unknown } | undefined;
     const reason = typeof answer?.error === "string" ? ` (${answer.error.slice(0, 100)})` : "";
-    throw new OAuthFlowError("PROVIDER_ERROR", `code exchange failed: ${(error as Error).message}${reason}`);
+    throw new OAuthFlowError(
+      OAuthErrorCode.PROVIDER_ERROR,
+      `code exchange failed: ${(error as Error).message}${reason}`,
+    );
   }
 }
 
@@ -94,7 +97,7 @@ class GoogleProvider implements OAuthProvider {
 
   async identify(params: ExchangeParams): Promise<ExternalIdentity> {
     const tokens = await tokensFor(this.client, params);
-    if (typeof tokens.id_token !== "string") throw new OAuthFlowError("PROVIDER_ERROR", "no ID token");
+    if (typeof tokens.id_token !== "string") throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ERROR, "no ID token");
     const claims = await verifyIdToken(tokens.id_token, this.keys, {
       issuer: this.config.issuer,
       audience: this.config.clientId!,
@@ -136,12 +139,14 @@ class GitHubProvider implements OAuthProvider {
 
   async identify(params: ExchangeParams): Promise<ExternalIdentity> {
     const tokens = await tokensFor(this.client, params);
-    if (typeof tokens.access_token !== "string") throw new OAuthFlowError("PROVIDER_ERROR", "no access token");
+    if (typeof tokens.access_token !== "string")
+      throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ERROR, "no access token");
     const [user, emails] = await Promise.all([
       this.api<{ id: number; login: string; name: string | null }>("/user", tokens.access_token),
       this.api<GitHubEmail[]>("/user/emails", tokens.access_token),
     ]);
-    if (typeof user.id !== "number") throw new OAuthFlowError("PROVIDER_ERROR", "GitHub user without an id");
+    if (typeof user.id !== "number")
+      throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ERROR, "GitHub user without an id");
     const primary = Array.isArray(emails) ? emails.find((e) => e.primary) : undefined;
     return {
       providerUserId: String(user.id),
@@ -160,7 +165,8 @@ class GitHubProvider implements OAuthProvider {
       },
       signal: AbortSignal.timeout(10_000),
     });
-    if (!response.ok) throw new OAuthFlowError("PROVIDER_ERROR", `GitHub ${path} answered ${response.status}`);
+    if (!response.ok)
+      throw new OAuthFlowError(OAuthErrorCode.PROVIDER_ERROR, `GitHub ${path} answered ${response.status}`);
     return (await response.json()) as T;
   }
 }

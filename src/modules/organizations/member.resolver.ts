@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor, InTenant } from "../../graphql/decorators.js";
+import { Actor, InTenant, NeedsInOrganization } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
@@ -24,7 +24,8 @@ export class MemberResolver {
     private readonly loaders: RoleLoaders,
   ) {}
 
-  @Query(() => OrganizationMemberPage, { description: "Members, first joined first. Needs org.members.read." })
+  @Query(() => OrganizationMemberPage, { description: "Members, first joined first." })
+  @NeedsInOrganization("org.members.read")
   members(
     @InTenant() tenant: Tenant,
     @Args(() => PageArgs) page: PageArgs,
@@ -33,7 +34,8 @@ export class MemberResolver {
     return this.service.list(tenant, page, filter);
   }
 
-  @Query(() => [OrganizationInvitation], { description: "Pending invitations, newest first. Needs org.members.read." })
+  @Query(() => [OrganizationInvitation], { description: "Pending invitations, newest first." })
+  @NeedsInOrganization("org.members.read")
   invitations(@InTenant() tenant: Tenant) {
     return this.service.pending(tenant);
   }
@@ -56,7 +58,8 @@ export class MemberResolver {
     return this.service.invite(actor, tenant, input);
   }
 
-  @Mutation(() => Boolean, { description: "The link stops working. Needs org.members.invite." })
+  @Mutation(() => Boolean, { description: "The link stops working." })
+  @NeedsInOrganization("org.members.invite")
   revokeInvitation(@InTenant() tenant: Tenant, @Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     return this.service.revokeInvitation(actor, tenant, id);
   }
@@ -68,10 +71,8 @@ export class MemberResolver {
     return this.service.join(actor, token);
   }
 
-  @Mutation(() => Boolean, {
-    description:
-      "Removes a member. Needs org.members.remove, and every permission the member holds there. The last owner stays.",
-  })
+  @Mutation(() => Boolean, { description: "Removes a member. The last owner stays." })
+  @NeedsInOrganization("org.members.remove", { and: "every permission the member holds there" })
   removeMember(@InTenant() tenant: Tenant, @Arg("userId", () => UUID) userId: string, @Actor() actor: Principal) {
     return this.service.remove(actor, tenant, userId);
   }
@@ -81,10 +82,8 @@ export class MemberResolver {
     return this.service.leave(actor, organizationId);
   }
 
-  @Mutation(() => OrganizationMember, {
-    description:
-      "Grants a role of the organization to a member. Needs org.roles.manage, and every permission it carries.",
-  })
+  @Mutation(() => OrganizationMember, { description: "Grants a role of the organization to a member." })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission it carries" })
   assignOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,
@@ -95,9 +94,9 @@ export class MemberResolver {
   }
 
   @Mutation(() => OrganizationMember, {
-    description:
-      "Takes a role of the organization from a member. Needs org.roles.manage, and every permission it carries. The last owner stays.",
+    description: "Takes a role of the organization from a member. The last owner stays.",
   })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission it carries" })
   unassignOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,

@@ -7,15 +7,17 @@ import type { Mailer } from "../../platform/mail/mailer.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import { type AccessService } from "../permissions/index.js";
-import type { RoleService } from "../roles/index.js";
+import { isFixedRole, keysOf, type RoleChange, roleNames, rolesDiff, type RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import { invitationMail } from "./invitation-mail.js";
+import { ORGANIZATION_CONFLICTS } from "./organization.errors.js";
 import type { InviteMemberInput, MemberFilter } from "./organization.inputs.js";
+import { changeBy } from "../../kernel/audited-change.js";
 import { type Tenant } from "../../kernel/request.js";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
-import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
-import { asActor, firstMissingGrant, organizationGrants, type Principal } from "../../kernel/principal.js";
+import { type Page, pageOf, type PageRequest, pageWindow } from "../../kernel/paging.js";
+import { asActor, type Principal } from "../../kernel/principal.js";
 
 type Tx = Prisma.TransactionClient;
 
@@ -42,14 +44,10 @@ export interface PendingInvitation {
 const invalidInvitation = () =>
   new BadUserInputError([{ path: "token", message: "is not a valid invitation: unknown, used, revoked or expired" }]);
 
-/** The names of a member's roles, sorted: what a role change's audit event shows before and after. */
-async function roleNames(tx: Tx, organizationId: string, userId: string): Promise<string[]> {
-  const held = await tx.organizationMemberRole.findMany({
-    where: { organizationId, userId },
-    select: { role: { select: { name: true } } },
-  });
-  return held.map((mr) => mr.role.name).sort();
-}
+const lastOwner = () =>
+  new ConflictError("An organization keeps at least one owner", ORGANIZATION_CONFLICTS.LAST_OWNER);
+
+const userTarget = (id: string) => ({ type: "user", id });
 
 export interface MemberDependencies {
   prisma: PrismaClient;
@@ -70,11 +68,7 @@ export interface MemberDependencies {
 export class MemberService {
   constructor(private readonly deps: MemberDependencies) {}
 
-  async list(
-    tenant: Tenant,
-    page: PageRequest,
-    filter: MemberFilter = {},
-  ): Promise<{ items: Member[]; pageInfo: PageInfo }> {
+  async list(tenant: Tenant, page: PageRequest, filter: MemberFilter = {}): Promise<Page<Member>> {
     const search = filter.search?.trim() ? likeLiteral(filter.search.trim()) : undefined;
     const where: Prisma.OrganizationMemberWhereInput = {
       roles: filter.roleId ? { some: { roleId: filter.roleId } } : undefined,
@@ -93,12 +87,11 @@ export class MemberService {
         where,
         include: { user: { select: { email: true, displayName: true } } },
         orderBy: [{ joinedAt: "asc" }, { userId: "asc" }],
-        skip: (page.page - 1) * page.pageSize,
-        take: page.pageSize,
+        ...pageWindow(page),
       }),
     ]);
     const items = rows.map(({ user, ...member }) => ({ ...member, ...user }));
-    return { items, pageInfo: pageInfo(page, totalItems) };
+    return pageOf(page, items, totalItems);
   }
 
   /**
@@ -108,22 +101,24 @@ export class MemberService {
   async invite(actor: Principal, tenant: Tenant, input: InviteMemberInput): Promise<PendingInvitation> {
     const { organizationId, db } = tenant;
     const email = normalizeEmail(input.email);
-    const role = input.roleId
-      ? await this.deps.roles.requireGrantable(actor, tenant, input.roleId)
-      : await db.role.findFirst({ where: { name: "member", isSystem: true } });
-    if (!role) throw new NotFoundError("Role");
-    const organization = await db.organization.findUnique({ where: { id: organizationId } });
-    if (!organization) throw new NotFoundError("Organization");
-    const already = await db.organizationMember.count({ where: { user: { email } } });
-    if (already > 0) throw new ConflictError("This address is a member already", "ALREADY_MEMBER");
     const token = randomToken();
     const now = new Date();
-    const invitation = await db.$transaction(async (tx) => {
+    const { invitation, role, organization } = await db.$transaction(async (tx) => {
+      const role = input.roleId
+        ? await this.grantable(tx, actor, tenant, input.roleId)
+        : await tx.role.findFirst({ where: { name: "member", isSystem: true } });
+      if (!role) throw new NotFoundError("Role");
+      const organization = await tx.organization.findUnique({ where: { id: organizationId } });
+      if (!organization) throw new NotFoundError("Organization");
+      const already = await tx.organizationMember.count({ where: { user: { email } } });
+      if (already > 0) {
+        throw new ConflictError("This address is a member already", ORGANIZATION_CONFLICTS.ALREADY_MEMBER);
+      }
       await tx.organizationInvitation.updateMany({
         where: { email, acceptedAt: null, revokedAt: null },
         data: { revokedAt: now },
       });
-      const created = await tx.organizationInvitation.create({
+      const invitation = await tx.organizationInvitation.create({
         data: {
           organizationId,
           email,
@@ -133,11 +128,17 @@ export class MemberService {
           expiresAt: new Date(now.getTime() + INVITATION_DAYS * 24 * 3600 * 1000),
         },
       });
-      await this.record(tx, actor, organizationId, "organization.member_invited", "invitation", created.id, [
-        { field: "email", before: null, after: email },
-        { field: "role", before: null, after: role.name },
-      ]);
-      return created;
+      await this.deps.audit.record(
+        changeBy(actor, {
+          action: "organization.member_invited",
+          target: { type: "invitation", id: invitation.id },
+          after: { email, role: role.name },
+          fields: ["email", "role"],
+          organizationId,
+        }),
+        tx,
+      );
+      return { invitation, role, organization };
     });
     // A mail that cannot be sent is logged, not thrown: inviting again sends a new link.
     await this.deps.mailer
@@ -157,6 +158,13 @@ export class MemberService {
     return { ...invitation, role };
   }
 
+  /** Role `roleId`, checked grantable by `actor` on its locked row: a change of its permissions waits for `tx`. */
+  private async grantable(tx: Tx, actor: Principal, tenant: Tenant, roleId: string): Promise<RoleRecord> {
+    const role = await this.deps.roles.lock(tx, tenant, roleId);
+    this.deps.roles.requireGrantable(actor, tenant, role);
+    return role;
+  }
+
   /** Invitations not yet accepted, revoked or expired, newest first. */
   async pending(tenant: Tenant): Promise<PendingInvitation[]> {
     return tenant.db.organizationInvitation.findMany({
@@ -174,7 +182,14 @@ export class MemberService {
         data: { revokedAt: new Date() },
       });
       if (count === 0) throw new NotFoundError("Invitation");
-      await this.record(tx, actor, tenant.organizationId, "organization.invitation_revoked", "invitation", id, []);
+      await this.deps.audit.record(
+        changeBy(actor, {
+          action: "organization.invitation_revoked",
+          target: { type: "invitation", id },
+          organizationId: tenant.organizationId,
+        }),
+        tx,
+      );
       return true;
     });
   }
@@ -220,27 +235,21 @@ export class MemberService {
       });
       if (!used) throw invalidInvitation();
       const { organizationId, roleId } = used;
-      const before = await roleNames(t, organizationId, user.id);
-      await t.organizationMember.upsert({
-        where: { organizationId_userId: { organizationId, userId: user.id } },
-        create: { organizationId, userId: user.id },
-        update: {},
-      });
-      await t.organizationMemberRole.upsert({
-        where: { organizationId_userId_roleId: { organizationId, userId: user.id, roleId } },
-        create: { organizationId, userId: user.id, roleId },
-        update: {},
+      const realm = { organizationId, db: this.deps.scoped.of(organizationId) };
+      const roles = await this.deps.roles.lockChange(t, realm, user.id, roleId);
+      await t.organizationMember.createMany({ data: [{ organizationId, userId: user.id }], skipDuplicates: true });
+      const { count } = await t.organizationMemberRole.createMany({
+        data: [{ organizationId, userId: user.id, roleId }],
+        skipDuplicates: true,
       });
       await t.user.updateMany({ where: { id: user.id, emailVerifiedAt: null }, data: { emailVerifiedAt: new Date() } });
-      const changes = changesBetween({ roles: before }, { roles: await roleNames(t, organizationId, user.id) }, [
-        "roles",
-      ]);
+      const { before, after } = rolesDiff(roles, { before: count === 0, after: true });
       await this.deps.audit.record(
         {
           action: "organization.member_joined",
           actor: { id: user.id, email: user.email },
-          target: { type: "user", id: user.id },
-          changes,
+          target: userTarget(user.id),
+          changes: changesBetween(before, after, ["roles"]),
           organizationId,
         },
         t,
@@ -264,11 +273,11 @@ export class MemberService {
    * and the last owner stays. Their sessions stop acting in it; their next request sees it.
    */
   async remove(actor: Principal, tenant: Tenant, userId: string): Promise<boolean> {
-    if (userId !== actor.userId) await this.requireManageable(actor, tenant, userId);
     await tenant.db.$transaction(async (tx) => {
       await lockRow(tx, "organizations", tenant.organizationId);
-      await this.keepAnOwner(tx, userId);
-      const before = await roleNames(tx, tenant.organizationId, userId);
+      const held = await this.deps.roles.heldBy(tx, tenant, userId);
+      if (userId !== actor.userId) this.deps.roles.requireManageable(actor, tenant, keysOf(held), "remove a member");
+      if (await this.deps.roles.isLastHolder(tx, tenant, userId)) throw lastOwner();
       const { count } = await tx.organizationMember.deleteMany({ where: { userId } });
       if (count === 0) throw new NotFoundError("Member");
       // What they invited does not outlive their membership.
@@ -276,10 +285,17 @@ export class MemberService {
         where: { invitedById: userId, acceptedAt: null, revokedAt: null },
         data: { revokedAt: new Date() },
       });
-      const action = userId === actor.userId ? "organization.member_left" : "organization.member_removed";
-      await this.record(tx, actor, tenant.organizationId, action, "user", userId, [
-        { field: "roles", before, after: null },
-      ]);
+      await this.deps.audit.record(
+        changeBy(actor, {
+          action: userId === actor.userId ? "organization.member_left" : "organization.member_removed",
+          target: userTarget(userId),
+          before: { roles: roleNames(held) },
+          after: { roles: null },
+          fields: ["roles"],
+          organizationId: tenant.organizationId,
+        }),
+        tx,
+      );
     });
     await this.deps.access.invalidateUser(userId);
     await this.deps.sessions.leave(userId, tenant.organizationId);
@@ -292,91 +308,55 @@ export class MemberService {
   }
 
   /** Grants an organization role to a member; the caller must hold every permission it carries. */
-  async assignRole(actor: Principal, tenant: Tenant, userId: string, roleId: string): Promise<Member> {
-    await this.deps.roles.requireGrantable(actor, tenant, roleId);
-    return this.changeRoles(actor, tenant, userId, "organization.role_assigned", (tx) =>
-      tx.organizationMemberRole.upsert({
-        where: { organizationId_userId_roleId: { organizationId: tenant.organizationId, userId, roleId } },
-        create: { organizationId: tenant.organizationId, userId, roleId },
-        update: {},
-      }),
-    );
-  }
-
-  /** Takes an organization role from a member; the caller must hold every permission it carries. */
-  async unassignRole(actor: Principal, tenant: Tenant, userId: string, roleId: string): Promise<Member> {
-    await this.deps.roles.requireGrantable(actor, tenant, roleId);
-    return this.changeRoles(actor, tenant, userId, "organization.role_unassigned", async (tx) => {
-      await tx.organizationMemberRole.deleteMany({ where: { userId, roleId } });
-      await this.keepAnOwner(tx, null);
+  assignRole(actor: Principal, tenant: Tenant, userId: string, roleId: string): Promise<Member> {
+    return this.changeRole(actor, tenant, userId, roleId, "organization.role_assigned", async (tx) => {
+      const { count } = await tx.organizationMemberRole.createMany({
+        data: [{ organizationId: tenant.organizationId, userId, roleId }],
+        skipDuplicates: true,
+      });
+      return { before: count === 0, after: true };
     });
   }
 
-  private async changeRoles(
+  /**
+   * Takes an organization role from a member; the caller must hold every permission it carries. The
+   * last owner keeps the owner role.
+   */
+  unassignRole(actor: Principal, tenant: Tenant, userId: string, roleId: string): Promise<Member> {
+    return this.changeRole(actor, tenant, userId, roleId, "organization.role_unassigned", async (tx, { role }) => {
+      if (isFixedRole(tenant, role) && (await this.deps.roles.isLastHolder(tx, tenant, userId, role))) {
+        throw lastOwner();
+      }
+      const { count } = await tx.organizationMemberRole.deleteMany({ where: { userId, roleId } });
+      return { before: count > 0, after: false };
+    });
+  }
+
+  /**
+   * A change of one role of member `userId` (see RoleService.changeHolder), in one transaction that
+   * locks the organization's row first. NOT_FOUND when they are no member.
+   */
+  private async changeRole(
     actor: Principal,
     tenant: Tenant,
     userId: string,
+    roleId: string,
     action: string,
-    change: (tx: Tx) => Promise<unknown>,
+    write: (tx: Tx, roles: RoleChange) => Promise<{ before: boolean; after: boolean }>,
   ): Promise<Member> {
-    const member = await tenant.db.$transaction(async (tx) => {
+    const { member } = await tenant.db.$transaction(async (tx) => {
       await lockRow(tx, "organizations", tenant.organizationId);
-      const found = await tx.organizationMember.findFirst({
-        where: { userId },
-        include: { user: { select: { email: true, displayName: true } } },
+      return this.deps.roles.changeHolder(tx, tenant, actor, { userId, roleId, action }, async (roles) => {
+        const found = await tx.organizationMember.findFirst({
+          where: { userId },
+          include: { user: { select: { email: true, displayName: true } } },
+        });
+        if (!found) throw new NotFoundError("Member");
+        const { user, ...membership } = found;
+        return { ...(await write(tx, roles)), member: { ...membership, ...user } };
       });
-      if (!found) throw new NotFoundError("Member");
-      const before = await roleNames(tx, tenant.organizationId, userId);
-      await change(tx);
-      const after = await roleNames(tx, tenant.organizationId, userId);
-      const changes = changesBetween({ roles: before }, { roles: after }, ["roles"]);
-      await this.record(tx, actor, tenant.organizationId, action, "user", userId, changes);
-      const { user, ...membership } = found;
-      return { ...membership, ...user };
     });
     await this.deps.access.invalidateUser(userId);
     return member;
-  }
-
-  /**
-   * Nobody removes a member more powerful than themselves in the organization.
-   */
-  private async requireManageable(actor: Principal, tenant: Tenant, userId: string): Promise<void> {
-    const held = await tenant.db.organizationMemberRole.findMany({
-      where: { userId },
-      select: { role: { select: { permissions: { select: { permission: { select: { key: true } } } } } } },
-    });
-    const keys = held.flatMap((mr) => mr.role.permissions.map((rp) => rp.permission.key));
-    const missing = firstMissingGrant(organizationGrants(actor, tenant.organizationId) ?? [], keys);
-    if (missing !== undefined) {
-      throw new ForbiddenError(missing, `You cannot remove a member who holds ${missing}: you do not hold it`);
-    }
-  }
-
-  /**
-   * Refuses a change that leaves the organization without an owner, once `leaving` is gone (null: as
-   * the transaction stands). Callers lock the organization's row first, so two such changes at once
-   * cannot each see the other owner still there.
-   */
-  private async keepAnOwner(tx: Tx, leaving: string | null): Promise<void> {
-    const owners = await tx.organizationMemberRole.count({
-      where: { role: { name: "owner", isSystem: true }, userId: leaving === null ? undefined : { not: leaving } },
-    });
-    if (owners === 0) throw new ConflictError("An organization keeps at least one owner", "LAST_OWNER");
-  }
-
-  private async record(
-    tx: Tx,
-    actor: Principal,
-    organizationId: string,
-    action: string,
-    targetType: string,
-    targetId: string,
-    changes: ReturnType<typeof changesBetween>,
-  ): Promise<void> {
-    await this.deps.audit.record(
-      { action, actor: asActor(actor), target: { type: targetType, id: targetId }, changes, organizationId },
-      tx,
-    );
   }
 }

@@ -1,6 +1,6 @@
 import { Arg, Mutation, Query, Resolver } from "type-graphql";
 
-import { Actor, InTenant } from "../../graphql/decorators.js";
+import { Actor, InTenant, NeedsInOrganization } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
 import type { Tenant } from "../../kernel/request.js";
@@ -11,16 +11,16 @@ import { CreateRoleInput, Role, type RoleService, UpdateRoleInput } from "../rol
 export class OrganizationRoleResolver {
   constructor(private readonly roles: RoleService) {}
 
-  @Query(() => [Role], { description: "The organization's roles, by name. Needs org.roles.read." })
+  @Query(() => [Role], { description: "The organization's roles, by name." })
+  @NeedsInOrganization("org.roles.read")
   organizationRoles(@InTenant() tenant: Tenant) {
     return this.roles.list(tenant);
   }
 
   @Mutation(() => Role, {
-    description:
-      "Needs org.roles.manage, and every permission given to the role. Organization roles carry organization " +
-      "permissions and the application's own, never platform ones.",
+    description: "Organization roles carry organization permissions and the application's own, never platform ones.",
   })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission given to the role" })
   createOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("input", () => CreateRoleInput) input: CreateRoleInput,
@@ -29,9 +29,8 @@ export class OrganizationRoleResolver {
     return this.roles.create(actor, tenant, input);
   }
 
-  @Mutation(() => Role, {
-    description: "Needs org.roles.manage, and every permission the role carries. System roles keep their name.",
-  })
+  @Mutation(() => Role, { description: "System roles keep their name." })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission the role carries" })
   updateOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("id", () => UUID) id: string,
@@ -41,18 +40,14 @@ export class OrganizationRoleResolver {
     return this.roles.update(actor, tenant, id, input);
   }
 
-  @Mutation(() => Boolean, {
-    description: "Needs org.roles.manage, and every permission the role carries. System roles stay.",
-  })
+  @Mutation(() => Boolean, { description: "System roles stay." })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission the role carries" })
   deleteOrganizationRole(@InTenant() tenant: Tenant, @Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     return this.roles.delete(actor, tenant, id);
   }
 
-  @Mutation(() => Role, {
-    description:
-      "Replaces the role's permissions. Needs org.roles.manage, and every permission the role carries and is given. " +
-      "The owner role keeps its own.",
-  })
+  @Mutation(() => Role, { description: "Replaces the role's permissions. The owner role keeps its own." })
+  @NeedsInOrganization("org.roles.manage", { and: "every permission the role carries and is given" })
   setOrganizationRolePermissions(
     @InTenant() tenant: Tenant,
     @Arg("roleId", () => UUID) roleId: string,

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor, InTenant } from "../../graphql/decorators.js";
+import { Actor, InTenant, Needs, NeedsInOrganization } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
@@ -19,7 +19,8 @@ export class OrganizationResolver {
     return this.service.mine(actor.userId);
   }
 
-  @Query(() => OrganizationPage, { description: "Every organization, oldest first. Needs orgs.read (platform)." })
+  @Query(() => OrganizationPage, { description: "Every organization, oldest first." })
+  @Needs("orgs.read")
   allOrganizations(
     @Args(() => PageArgs) page: PageArgs,
     @Arg("search", () => String, { nullable: true, description: "Part of the name or slug" })
@@ -55,7 +56,8 @@ export class OrganizationResolver {
     return this.service.create(actor, input);
   }
 
-  @Mutation(() => Organization, { description: "Needs org.update; changing the status needs orgs.manage." })
+  @Mutation(() => Organization)
+  @NeedsInOrganization("org.update", { and: "orgs.manage to change the status" })
   updateOrganization(
     @InTenant() tenant: Tenant,
     @Arg("input", () => UpdateOrganizationInput) input: UpdateOrganizationInput,
@@ -64,9 +66,8 @@ export class OrganizationResolver {
     return this.service.update(actor, tenant, input);
   }
 
-  @Mutation(() => Boolean, {
-    description: "Deletes the organization, its members, roles and invitations. Needs org.delete (its owners).",
-  })
+  @Mutation(() => Boolean, { description: "Deletes the organization, its members, roles and invitations." })
+  @NeedsInOrganization("org.delete")
   deleteOrganization(@InTenant() tenant: Tenant, @Actor() actor: Principal) {
     return this.service.delete(actor, tenant);
   }

@@ -1,16 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { Organization as OrganizationRecord, Prisma } from "../../generated/prisma/client.js";
-import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { isUniqueViolation, likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
 import { type AccessTokens } from "../auth/index.js";
 import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
+import { ORGANIZATION_CONFLICTS } from "./organization.errors.js";
 import type { CreateOrganizationInput, UpdateOrganizationInput } from "./organization.inputs.js";
+import { changeBy } from "../../kernel/audited-change.js";
 import { type Tenant } from "../../kernel/request.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
-import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
-import { asActor, can, type Principal } from "../../kernel/principal.js";
+import { type Page, pageOf, type PageRequest, pageWindow } from "../../kernel/paging.js";
+import { can, type Principal } from "../../kernel/principal.js";
 import { ORGANIZATION_ROLES } from "../../kernel/permission-catalog.js";
 
 /** Who may create organizations (`KAFKEY_ORGANIZATION_CREATION`). */
@@ -33,7 +34,9 @@ export function slugFrom(name: string): string {
 /** Likely to be free when the slug made from a name is taken. */
 const withSuffix = (slug: string) => `${slug}-${randomBytes(3).toString("hex")}`;
 
-const slugTaken = () => new ConflictError("This slug is taken", "SLUG_TAKEN");
+const slugTaken = () => new ConflictError("This slug is taken", ORGANIZATION_CONFLICTS.SLUG_TAKEN);
+
+const organizationTarget = (id: string) => ({ type: "organization", id });
 
 export interface OrganizationDependencies {
   prisma: PrismaClient;
@@ -86,13 +89,13 @@ export class OrganizationService {
           },
         });
         await this.deps.audit.record(
-          {
+          changeBy(actor, {
             action: "organization.created",
-            actor: asActor(actor),
-            target: { type: "organization", id: organization.id },
-            changes: changesBetween(null, organization, AUDITED_FIELDS),
+            target: organizationTarget(organization.id),
+            after: organization,
+            fields: AUDITED_FIELDS,
             organizationId: organization.id,
-          },
+          }),
           tx,
         );
         return organization;
@@ -127,7 +130,7 @@ export class OrganizationService {
   }
 
   /** Every organization, oldest first (platform admins). */
-  async all(page: PageRequest, search?: string): Promise<{ items: OrganizationRecord[]; pageInfo: PageInfo }> {
+  async all(page: PageRequest, search?: string): Promise<Page<OrganizationRecord>> {
     const text = search?.trim() ? likeLiteral(search.trim()) : undefined;
     const where: Prisma.OrganizationWhereInput = text
       ? {
@@ -139,11 +142,10 @@ export class OrganizationService {
       this.deps.prisma.organization.findMany({
         where,
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-        skip: (page.page - 1) * page.pageSize,
-        take: page.pageSize,
+        ...pageWindow(page),
       }),
     ]);
-    return { items, pageInfo: pageInfo(page, totalItems) };
+    return pageOf(page, items, totalItems);
   }
 
   async get(tenant: Tenant): Promise<OrganizationRecord> {
@@ -171,12 +173,16 @@ export class OrganizationService {
             status: input.status ?? undefined,
           },
         });
-        await this.record(
+        await this.deps.audit.record(
+          changeBy(actor, {
+            action: "organization.updated",
+            target: organizationTarget(organizationId),
+            before,
+            after,
+            fields: AUDITED_FIELDS,
+            organizationId,
+          }),
           tx,
-          actor,
-          "organization.updated",
-          organizationId,
-          changesBetween(before, after, AUDITED_FIELDS),
         );
         return after;
       });
@@ -195,12 +201,15 @@ export class OrganizationService {
       const before = await tx.organization.findUnique({ where: { id: organizationId } });
       if (!before) throw new NotFoundError("Organization");
       await tx.organization.delete({ where: { id: organizationId } });
-      await this.record(
+      await this.deps.audit.record(
+        changeBy(actor, {
+          action: "organization.deleted",
+          target: organizationTarget(organizationId),
+          before,
+          fields: AUDITED_FIELDS,
+          organizationId,
+        }),
         tx,
-        actor,
-        "organization.deleted",
-        organizationId,
-        changesBetween(before, null, AUDITED_FIELDS),
       );
     });
     await this.deps.access.invalidateOrganization(organizationId);
@@ -232,18 +241,5 @@ export class OrganizationService {
     }
     const access = this.deps.tokens.sign(actor.userId, sessionId, organizationId);
     return { organization, accessToken: access.token, accessTokenExpiresAt: access.expiresAt };
-  }
-
-  private async record(
-    tx: Prisma.TransactionClient,
-    actor: Principal,
-    action: string,
-    organizationId: string,
-    changes: ReturnType<typeof changesBetween>,
-  ): Promise<void> {
-    await this.deps.audit.record(
-      { action, actor: asActor(actor), target: { type: "organization", id: organizationId }, changes, organizationId },
-      tx,
-    );
   }
 }

@@ -1,6 +1,7 @@
 import { allow } from "graphql-shield";
 import { type Context } from "../../graphql/context.js";
 import { guardedRule } from "../../graphql/rule.js";
+import type { PermissionRuleBuilders } from "../../graphql/shield.js";
 import { ForbiddenError, UnauthenticatedError } from "../../kernel/errors.js";
 import { can, canInOrganization, type Principal } from "../../kernel/principal.js";
 import {
@@ -112,6 +113,13 @@ export function organizationPermission(key: OrganizationPermission, organization
 const organizationRules = new Map<string, ReturnType<typeof guardedRule>>();
 
 /**
+ * The caller holds organization permission `key` in the organization of the field's `organizationId`
+ * argument (which @InTenant() declares), else the active one: what @NeedsInOrganization stands for.
+ */
+export const requireOrganizationPermission = (key: OrganizationPermission) =>
+  organizationPermission(key, (_parent, args) => args.organizationId as string | undefined, "argument");
+
+/**
  * The caller holds `key` through a platform role, or through a role in the active organization: the
  * resolver then limits what it answers to that organization.
  */
@@ -125,6 +133,12 @@ export const platformOrOrganizationPermission = once((key) =>
     return new ForbiddenError(key);
   }),
 );
+
+/** The rules the permissions declared on fields stand for: shield.ts gives each such field its own. */
+export const declaredPermissionRules: PermissionRuleBuilders = {
+  platform: requirePermission,
+  organization: requireOrganizationPermission,
+};
 
 export const accessRules = {
   Query: { myPermissions: isAuthenticated, can: isAuthenticated },

@@ -1,15 +1,6 @@
 import { allow } from "graphql-shield";
-import { requirePermission } from "./access.rules.js";
 
+// Every permission field declares what it needs on itself (@Needs in permission.resolver.ts).
 export const permissionRules = {
-  Query: {
-    permissions: requirePermission("permissions.read"),
-    permission: requirePermission("permissions.read"),
-  },
-  Mutation: {
-    createPermission: requirePermission("permissions.create"),
-    updatePermission: requirePermission("permissions.update"),
-    deletePermission: requirePermission("permissions.delete"),
-  },
   Permission: { "*": allow },
 };

@@ -1,11 +1,12 @@
 import type { Permission as PermissionRecord } from "../../generated/prisma/client.js";
-import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
-import type { Prisma, PrismaClient } from "../../platform/db/database.js";
+import type { PrismaClient } from "../../platform/db/database.js";
 import { type AccessService } from "./access.js";
+import { PERMISSION_CONFLICTS } from "./permission.errors.js";
 import type { CreatePermissionInput, UpdatePermissionInput } from "./permission.inputs.js";
+import { changeBy } from "../../kernel/audited-change.js";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
-import { asActor, can, type Principal } from "../../kernel/principal.js";
+import { can, type Principal } from "../../kernel/principal.js";
 import {
   isCatalogPermission,
   isOrganizationAssignable,
@@ -21,6 +22,16 @@ function checkKey(key: string, path: string): void {
 }
 
 const AUDITED_FIELDS = ["key", "description"] as const;
+
+/** The audit entry of a change of a permission, `before` or `after` null when created or deleted. */
+const changeOf = (actor: Principal, action: string, before: PermissionRecord | null, after: PermissionRecord | null) =>
+  changeBy(actor, {
+    action,
+    target: { type: "permission", id: (after ?? before)!.id },
+    before,
+    after,
+    fields: AUDITED_FIELDS,
+  });
 
 /** Nobody changes a permission they do not hold: its key or its description is what every holder sees. */
 function requireHolds(actor: Principal, key: string): void {
@@ -49,7 +60,7 @@ export class PermissionService {
     checkKey(input.key, "key");
     const permission = await this.prisma.$transaction(async (tx) => {
       const created = await tx.permission.create({ data: { key: input.key, description: input.description } });
-      await this.record(tx, actor, "permission.created", null, created);
+      await this.audit.record(changeOf(actor, "permission.created", null, created), tx);
       return created;
     });
     await this.access.invalidateAll();
@@ -67,7 +78,10 @@ export class PermissionService {
     if (input.key !== undefined && input.key !== current.key) {
       checkKey(input.key, "key");
       if (isCatalogPermission(current.key)) {
-        throw new ConflictError(`${current.key} is a built-in permission and keeps its key`, "SYSTEM_PERMISSION");
+        throw new ConflictError(
+          `${current.key} is a built-in permission and keeps its key`,
+          PERMISSION_CONFLICTS.SYSTEM_PERMISSION,
+        );
       }
       requireHolds(actor, input.key);
       // Organization roles never carry a platform permission, renamed into one included.
@@ -78,7 +92,7 @@ export class PermissionService {
         if (inOrganizations > 0) {
           throw new ConflictError(
             `Organization roles carry ${current.key}; ${input.key} is for platform roles only`,
-            "ORGANIZATION_ROLES",
+            PERMISSION_CONFLICTS.ORGANIZATION_ROLES,
           );
         }
       }
@@ -88,7 +102,7 @@ export class PermissionService {
         where: { id },
         data: { key: input.key, description: input.description },
       });
-      await this.record(tx, actor, "permission.updated", current, updated);
+      await this.audit.record(changeOf(actor, "permission.updated", current, updated), tx);
       return updated;
     });
     await this.access.invalidateAll();
@@ -100,25 +114,16 @@ export class PermissionService {
     const current = await this.get(id);
     requireHolds(actor, current.key);
     if (isCatalogPermission(current.key)) {
-      throw new ConflictError(`${current.key} is a built-in permission and cannot be deleted`, "SYSTEM_PERMISSION");
+      throw new ConflictError(
+        `${current.key} is a built-in permission and cannot be deleted`,
+        PERMISSION_CONFLICTS.SYSTEM_PERMISSION,
+      );
     }
     await this.prisma.$transaction(async (tx) => {
       const deleted = await tx.permission.delete({ where: { id } });
-      await this.record(tx, actor, "permission.deleted", deleted, null);
+      await this.audit.record(changeOf(actor, "permission.deleted", deleted, null), tx);
     });
     await this.access.invalidateAll();
     return true;
-  }
-
-  private async record(
-    tx: Prisma.TransactionClient,
-    actor: Principal,
-    action: string,
-    before: PermissionRecord | null,
-    after: PermissionRecord | null,
-  ): Promise<void> {
-    const target = { type: "permission", id: (after ?? before)!.id };
-    const changes = changesBetween(before, after, AUDITED_FIELDS);
-    await this.audit.record({ action, actor: asActor(actor), target, changes }, tx);
   }
 }

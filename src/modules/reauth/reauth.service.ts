@@ -8,7 +8,9 @@ import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-
 import { reauthenticationMail } from "../auth/account-mail.js";
 import type { Lockout } from "../auth/lockout.js";
 import type { Passwords } from "../auth/password.js";
+import { AUTH_CONFLICTS } from "../auth/index.js";
 import type { MfaService } from "../mfa/index.js";
+import { REAUTH_CONFLICTS } from "./reauth.errors.js";
 import { type ClientInfo } from "../../kernel/request.js";
 import {
   BadUserInputError,
@@ -101,9 +103,14 @@ export class ReauthService {
     const { prisma, kv, mailer, appUrl, log } = this.deps;
     const user = await prisma.user.findUniqueOrThrow({ where: { id: actor.userId } });
     if (user.passwordHash || user.totpEnabledAt) {
-      throw new ConflictError("Re-authenticate with your password or second factor", "USE_PASSWORD_OR_SECOND_FACTOR");
+      throw new ConflictError(
+        "Re-authenticate with your password or second factor",
+        REAUTH_CONFLICTS.USE_PASSWORD_OR_SECOND_FACTOR,
+      );
     }
-    if (!user.emailVerifiedAt) throw new ConflictError("The email address is not verified", "EMAIL_NOT_VERIFIED");
+    if (!user.emailVerifiedAt) {
+      throw new ConflictError("The email address is not verified", AUTH_CONFLICTS.EMAIL_NOT_VERIFIED);
+    }
     const code = randomToken();
     await kv.set(emailCodeKey(code), JSON.stringify({ userId: user.id, sessionId }), EMAIL_CODE_MS);
     await mailer

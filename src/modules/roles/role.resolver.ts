@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor } from "../../graphql/decorators.js";
+import { Actor, Needs } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
 import { Permission } from "../permissions/index.js";
@@ -17,24 +17,26 @@ export class RoleResolver {
     private readonly loaders: RoleLoaders,
   ) {}
 
-  @Query(() => [Role], { description: "Every platform role, by name. Needs roles.read." })
+  @Query(() => [Role], { description: "Every platform role, by name." })
+  @Needs("roles.read")
   roles() {
     return this.service.list(this.service.platform);
   }
 
-  @Query(() => Role, { description: "Needs roles.read." })
+  @Query(() => Role)
+  @Needs("roles.read")
   role(@Arg("id", () => UUID) id: string) {
     return this.service.get(this.service.platform, id);
   }
 
-  @Mutation(() => Role, { description: "Needs roles.create, and every permission given to the role." })
+  @Mutation(() => Role)
+  @Needs("roles.create", { and: "every permission given to the role" })
   createRole(@Arg("input", () => CreateRoleInput) input: CreateRoleInput, @Actor() actor: Principal) {
     return this.service.create(actor, this.service.platform, input);
   }
 
-  @Mutation(() => Role, {
-    description: "Needs roles.update, and every permission the role carries. System roles keep their name.",
-  })
+  @Mutation(() => Role, { description: "System roles keep their name." })
+  @Needs("roles.update", { and: "every permission the role carries" })
   updateRole(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateRoleInput) input: UpdateRoleInput,
@@ -43,18 +45,14 @@ export class RoleResolver {
     return this.service.update(actor, this.service.platform, id, input);
   }
 
-  @Mutation(() => Boolean, {
-    description: "Needs roles.delete, and every permission the role carries. System roles cannot be deleted.",
-  })
+  @Mutation(() => Boolean, { description: "System roles cannot be deleted." })
+  @Needs("roles.delete", { and: "every permission the role carries" })
   deleteRole(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     return this.service.delete(actor, this.service.platform, id);
   }
 
-  @Mutation(() => Role, {
-    description:
-      "Replaces the role's permissions. Needs roles.update, and every permission the role carries and is given. " +
-      "The admin role keeps its own.",
-  })
+  @Mutation(() => Role, { description: "Replaces the role's permissions. The admin role keeps its own." })
+  @Needs("roles.update", { and: "every permission the role carries and is given" })
   setRolePermissions(
     @Arg("roleId", () => UUID) roleId: string,
     @Arg("permissionIds", () => [UUID]) permissionIds: string[],

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor } from "../../graphql/decorators.js";
+import { Actor, Needs } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
 import { NotFoundError } from "../../kernel/errors.js";
 import type { Principal, VerifiedAccessToken } from "../../kernel/principal.js";
@@ -38,7 +38,8 @@ export class SessionResolver {
     return this.service.list(actor.userId);
   }
 
-  @Query(() => [Session], { description: "Another user's active sessions. Needs users.read." })
+  @Query(() => [Session], { description: "Another user's active sessions." })
+  @Needs("users.read")
   userSessions(@Arg("userId", () => UUID) userId: string) {
     return this.service.list(userId);
   }
@@ -76,10 +77,8 @@ export class SessionResolver {
     return this.auth.logoutAll(actor, removeLinkedAccounts);
   }
 
-  @Mutation(() => Int, {
-    description:
-      "Ends every session of a user. Needs users.update, and every permission the user holds. Returns how many ended.",
-  })
+  @Mutation(() => Int, { description: "Ends every session of a user. Returns how many ended." })
+  @Needs("users.update", { and: "every permission the user holds" })
   revokeUserSessions(@Arg("userId", () => UUID) userId: string, @Actor() actor: Principal) {
     return this.users.revokeSessions(actor, userId);
   }

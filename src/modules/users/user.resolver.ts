@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
-import { Actor } from "../../graphql/decorators.js";
+import { Actor, Needs } from "../../graphql/decorators.js";
 import { PageArgs } from "../../graphql/pagination.js";
 import { UUID } from "../../graphql/scalars.js";
 import type { Principal } from "../../kernel/principal.js";
@@ -9,6 +9,12 @@ import { Role, type RoleLoaders } from "../roles/index.js";
 import { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import type { UserService } from "./user.service.js";
 import { User, UserPage } from "./user.type.js";
+
+/** `user`, whose roles this request changed: the answer shows them (userRules' User.roles). */
+function rolesShown<T extends { id: string }>(ctx: Context, user: T): T {
+  ctx.rolesChangedIds.add(user.id);
+  return user;
+}
 
 @Resolver(() => User)
 export class UserResolver {
@@ -36,14 +42,14 @@ export class UserResolver {
     return this.service.list(page, filter);
   }
 
-  @Query(() => User, { description: "Needs users.read." })
+  @Query(() => User)
+  @Needs("users.read")
   user(@Arg("id", () => UUID) id: string) {
     return this.service.get(id);
   }
 
-  @Mutation(() => User, {
-    description: "Needs users.update, and every permission the user holds. The last active admin cannot be disabled.",
-  })
+  @Mutation(() => User, { description: "The last active admin cannot be disabled." })
+  @Needs("users.update", { and: "every permission the user holds" })
   updateUser(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateUserInput) input: UpdateUserInput,
@@ -52,31 +58,32 @@ export class UserResolver {
     return this.service.update(actor, id, input);
   }
 
-  @Mutation(() => Boolean, {
-    description: "Needs users.delete, and every permission the user holds. The last active admin cannot be deleted.",
-  })
+  @Mutation(() => Boolean, { description: "The last active admin cannot be deleted." })
+  @Needs("users.delete", { and: "every permission the user holds" })
   deleteUser(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     return this.service.delete(actor, id);
   }
 
-  @Mutation(() => User, { description: "Needs users.update, and every permission the role carries." })
-  assignRole(
+  @Mutation(() => User)
+  @Needs("users.update", { and: "every permission the role carries" })
+  async assignRole(
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
-    return this.service.assignRole(actor, userId, roleId);
+    return rolesShown(ctx, await this.service.assignRole(actor, userId, roleId));
   }
 
-  @Mutation(() => User, {
-    description: "Needs users.update, every permission the role carries, and every permission the user holds.",
-  })
-  removeRole(
+  @Mutation(() => User)
+  @Needs("users.update", { and: "every permission the role carries and every permission the user holds" })
+  async removeRole(
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
-    return this.service.removeRole(actor, userId, roleId);
+    return rolesShown(ctx, await this.service.removeRole(actor, userId, roleId));
   }
 
   @FieldResolver(() => [Role])

@@ -3,14 +3,14 @@ import { changesBetween } from "../../platform/audit/audit-event.js";
 import type { AuditTrail } from "../../platform/audit/audit-trail.js";
 import { likeLiteral, lockRow, type PrismaClient } from "../../platform/db/database.js";
 import { type AccessService } from "../permissions/index.js";
-import type { RoleService } from "../roles/index.js";
+import { isFixedRole, keysOf, type RoleChange, type RoleService } from "../roles/index.js";
 import type { SessionService } from "../sessions/index.js";
+import { USER_CONFLICTS } from "./user.errors.js";
 import type { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import { UserStatus } from "./user.type.js";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../kernel/errors.js";
-import { pageInfo, type PageInfo, type PageRequest } from "../../kernel/paging.js";
-import { asActor, firstMissing, type Principal } from "../../kernel/principal.js";
-import { SystemRole } from "../../kernel/permission-catalog.js";
+import { ConflictError, NotFoundError } from "../../kernel/errors.js";
+import { type Page, pageOf, type PageRequest, pageWindow } from "../../kernel/paging.js";
+import { asActor, type Principal } from "../../kernel/principal.js";
 import { USER_PROFILE_COLUMNS, USER_SECRETS, type UserProfile } from "../../kernel/user-profile.js";
 
 type Tx = Prisma.TransactionClient;
@@ -20,10 +20,17 @@ const AUDITED_FIELDS = ["email", "displayName", "status", "emailVerifiedAt"] as 
 
 const userTarget = (id: string) => ({ type: "user", id });
 
-/** The names of a user's roles, sorted: what a role change's audit event shows before and after. */
-async function roleNames(tx: Tx, userId: string): Promise<string[]> {
-  const held = await tx.userRole.findMany({ where: { userId }, select: { role: { select: { name: true } } } });
-  return held.map((ur) => ur.role.name).sort();
+/** What the messages of requireManageable call changing a user. */
+const MANAGE = "manage a user";
+
+const lastAdmin = () => new ConflictError("This is the last active admin", USER_CONFLICTS.LAST_ADMIN);
+
+/** The user `id`, their row locked until `tx` ends (see lockRow): one statement, where lockRow and a read are two. */
+async function lockedUser(tx: Tx, id: string): Promise<UserProfile> {
+  const [user] = await tx.$queryRaw<UserProfile[]>`
+    SELECT ${USER_PROFILE_COLUMNS} FROM "users" u WHERE u."id" = ${id}::uuid FOR UPDATE`;
+  if (!user) throw new NotFoundError("User");
+  return user;
 }
 
 export function normalizeEmail(email: string): string {
@@ -60,7 +67,7 @@ export class UserService {
    * A page of users, oldest first, with the total: one statement (the count is a subquery PostgreSQL
    * runs once), not a count and a select. Only a page past the end needs a second one, for the total.
    */
-  async list(page: PageRequest, filter: UserFilter = {}): Promise<{ items: UserProfile[]; pageInfo: PageInfo }> {
+  async list(page: PageRequest, filter: UserFilter = {}): Promise<Page<UserProfile>> {
     const search = filter.search?.trim() ? `%${likeLiteral(filter.search.trim())}%` : undefined;
     const conditions = [
       filter.status ? Prisma.sql`u."status" = ${filter.status}::"user_status"` : undefined,
@@ -70,18 +77,19 @@ export class UserService {
       search ? Prisma.sql`(u."email" ILIKE ${search} OR u."display_name" ILIKE ${search})` : undefined,
     ].filter((condition) => condition !== undefined);
     const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+    const { skip, take } = pageWindow(page);
     const rows = await this.prisma.$queryRaw<(UserProfile & { total: number })[]>`
       SELECT ${USER_PROFILE_COLUMNS}, (SELECT count(*)::int FROM "users" u ${where}) AS "total"
       FROM "users" u ${where}
       ORDER BY u."created_at", u."id"
-      LIMIT ${page.pageSize} OFFSET ${(page.page - 1) * page.pageSize}`;
+      LIMIT ${take} OFFSET ${skip}`;
     const totalItems =
       rows[0]?.total ??
       Number(
         (await this.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS "n" FROM "users" u ${where}`)[0]?.n ?? 0,
       );
     const items = rows.map(({ total: _, ...user }) => user);
-    return { items, pageInfo: pageInfo(page, totalItems) };
+    return pageOf(page, items, totalItems);
   }
 
   async update(actor: Principal, id: string, input: UpdateUserInput): Promise<UserProfile> {
@@ -89,9 +97,7 @@ export class UserService {
     const disabling = input.status === UserStatus.DISABLED;
     const email = input.email === undefined ? undefined : normalizeEmail(input.email);
     const user = await this.prisma.$transaction(async (tx) => {
-      await lockRow(tx, "users", id);
-      const before = await tx.user.findUnique({ where: { id } });
-      if (!before) throw new NotFoundError("User");
+      const before = await lockedUser(tx, id);
       if (disabling) await this.keepAnAdmin(tx, id);
       // Links mailed to the old address (reset, verification) must not work for the new one, and none
       // mailed before a disabling may bring the account back in.
@@ -123,6 +129,8 @@ export class UserService {
   async delete(actor: Principal, id: string): Promise<boolean> {
     await this.requireManageable(actor, id);
     const ended = await this.prisma.$transaction(async (tx) => {
+      // The user's row first, then the admin role's: the order every change of a user's roles locks in.
+      await lockRow(tx, "users", id);
       await this.keepAnAdmin(tx, id);
       // Ended (and announced) before the rows go with the user: open sockets close at once.
       const ended = await this.sessions.revokeAllIn(tx, id, "user_deleted");
@@ -136,38 +144,56 @@ export class UserService {
     return true;
   }
 
-  /** Grants a role; the actor must hold every permission the role carries. Idempotent. */
-  async assignRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
-    const user = await this.get(userId);
-    await this.roles.requireGrantable(actor, this.roles.platform, roleId);
-    await this.prisma.$transaction(async (tx) => {
-      await lockRow(tx, "users", userId);
-      const before = await roleNames(tx, userId);
-      await tx.userRole.upsert({
-        where: { userId_roleId: { userId, roleId } },
-        create: { userId, roleId, grantedBy: actor.userId },
-        update: {},
+  /**
+   * Grants a role; the actor must hold every permission the role carries. Idempotent.
+   * @returns the user as the change leaves them.
+   */
+  assignRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
+    return this.changeRole(actor, userId, roleId, "user.role_assigned", async (tx) => {
+      const { count } = await tx.userRole.createMany({
+        data: [{ userId, roleId, grantedBy: actor.userId }],
+        skipDuplicates: true,
       });
-      await this.recordRoleChange(tx, actor, "user.role_assigned", userId, before);
+      return { before: count === 0, after: true };
     });
-    await this.access.invalidateUser(userId);
-    return user;
   }
 
   /**
    * Takes a role away; the actor must hold every permission the role carries, and, as for every change
-   * to another user, every permission the user holds (see requireManageable). Idempotent.
+   * to another user, every permission the user holds (see requireManageable). The last active admin
+   * keeps the admin role. Idempotent.
+   * @returns the user as the change leaves them.
    */
-  async removeRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
-    const user = await this.get(userId);
-    await this.requireManageable(actor, userId);
-    const role = await this.roles.requireGrantable(actor, this.roles.platform, roleId);
-    await this.prisma.$transaction(async (tx) => {
-      await lockRow(tx, "users", userId);
-      if (role.isSystem && role.name === SystemRole.ADMIN) await this.keepAnAdmin(tx, userId);
-      const before = await roleNames(tx, userId);
-      await tx.userRole.deleteMany({ where: { userId, roleId } });
-      await this.recordRoleChange(tx, actor, "user.role_removed", userId, before);
+  removeRole(actor: Principal, userId: string, roleId: string): Promise<UserProfile> {
+    const platform = this.roles.platform;
+    return this.changeRole(actor, userId, roleId, "user.role_removed", async (tx, { role, others }) => {
+      this.roles.requireManageable(actor, platform, keysOf(others), MANAGE);
+      if (isFixedRole(platform, role) && (await this.roles.isLastHolder(tx, platform, userId, role))) {
+        throw lastAdmin();
+      }
+      const { count } = await tx.userRole.deleteMany({ where: { userId, roleId } });
+      return { before: count > 0, after: false };
+    });
+  }
+
+  /**
+   * A change of one role of `userId` (see RoleService.changeHolder), in one transaction that locks the
+   * user's row first.
+   */
+  private async changeRole(
+    actor: Principal,
+    userId: string,
+    roleId: string,
+    action: string,
+    write: (tx: Tx, roles: RoleChange) => Promise<{ before: boolean; after: boolean }>,
+  ): Promise<UserProfile> {
+    const user = await this.prisma.$transaction(async (tx) => {
+      // Roles live outside the users row: as read under its lock, the user is as the change leaves them.
+      const user = await lockedUser(tx, userId);
+      await this.roles.changeHolder(tx, this.roles.platform, actor, { userId, roleId, action }, (roles) =>
+        write(tx, roles),
+      );
+      return user;
     });
     await this.access.invalidateUser(userId);
     return user;
@@ -181,39 +207,17 @@ export class UserService {
     });
   }
 
-  private async recordRoleChange(tx: Tx, actor: Principal, action: string, userId: string, before: string[]) {
-    const changes = changesBetween({ roles: before }, { roles: await roleNames(tx, userId) }, ["roles"]);
-    await this.audit.record({ action, actor: asActor(actor), target: userTarget(userId), changes }, tx);
-  }
-
   /**
    * Nobody manages a user more powerful than themselves: changing another user's email (then
    * resetting their password), disabling, deleting, signing out or unlocking them needs every
    * permission that user holds.
    */
   async requireManageable(actor: Principal, userId: string): Promise<void> {
-    const missing = firstMissing(actor, await this.access.grantsOf(userId));
-    if (missing !== undefined) {
-      throw new ForbiddenError(missing, `You cannot manage a user who holds ${missing}: you do not hold it`);
-    }
+    this.roles.requireManageable(actor, this.roles.platform, await this.access.grantsOf(userId), MANAGE);
   }
 
-  /**
-   * Refuses a change that would leave no active admin when `userId` stops being one. The admin role's
-   * row is locked first, so two such changes at once cannot each see the other admin still there.
-   */
+  /** Refuses a change that would leave no active admin when `userId` stops being one (see isLastHolder). */
   private async keepAnAdmin(tx: Tx, userId: string): Promise<void> {
-    const admin = await tx.role.findFirst({
-      where: { name: SystemRole.ADMIN, organizationId: null },
-      select: { id: true },
-    });
-    if (!admin) return;
-    await lockRow(tx, "roles", admin.id);
-    const holds = await tx.userRole.count({ where: { roleId: admin.id, userId, user: { status: "active" } } });
-    if (holds === 0) return;
-    const others = await tx.userRole.count({
-      where: { roleId: admin.id, userId: { not: userId }, user: { status: "active" } },
-    });
-    if (others === 0) throw new ConflictError("This is the last active admin", "LAST_ADMIN");
+    if (await this.roles.isLastHolder(tx, this.roles.platform, userId)) throw lastAdmin();
   }
 }

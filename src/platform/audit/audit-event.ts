@@ -1,4 +1,5 @@
 import { isSecretKey, redact, REDACTED } from "../observability/redact.js";
+import type { TimeCursor } from "../time-cursor.js";
 
 /** One field an audited action changed. Secrets are never recorded, only that they changed. */
 export interface AuditChange {
@@ -82,12 +83,6 @@ export interface AuditFilter {
   to?: Date;
 }
 
-/** Where a page of events, newest first, starts: after the event at `at` with id `id`. */
-export interface AuditCursor {
-  at: Date;
-  id: string;
-}
-
 export interface AuditPage {
   events: AuditEvent[];
   hasNextPage: boolean;
@@ -101,7 +96,7 @@ export interface AuditSink {
   /** Stores the events; an event whose id is already stored is left as it is. */
   write(events: AuditEvent[]): Promise<void>;
   /** Up to `first` events matching `filter`, newest first, after `cursor`. */
-  find(filter: AuditFilter, first: number, cursor?: AuditCursor): Promise<AuditPage>;
+  find(filter: AuditFilter, first: number, cursor?: TimeCursor): Promise<AuditPage>;
   /** Resolves when the sink answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,14 +1,7 @@
 import { type Collection, type Db, type Filter, MongoClient, UUID } from "mongodb";
 import type { Logger } from "../observability/logger.js";
-import type {
-  AuditChange,
-  AuditCursor,
-  AuditEvent,
-  AuditFilter,
-  AuditOutcome,
-  AuditPage,
-  AuditSink,
-} from "./audit-event.js";
+import type { TimeCursor } from "../time-cursor.js";
+import type { AuditChange, AuditEvent, AuditFilter, AuditOutcome, AuditPage, AuditSink } from "./audit-event.js";
 
 /** An audit event as MongoDB stores it: UUIDs as BSON Binary subtype 4, times as BSON dates. */
 export interface AuditDocument {
@@ -55,7 +48,7 @@ export function fromDocument(doc: AuditDocument): AuditEvent {
 }
 
 /** The MongoDB query of a filter and a cursor, newest first. */
-export function mongoQuery(filter: AuditFilter, cursor?: AuditCursor): Filter<AuditDocument> {
+export function mongoQuery(filter: AuditFilter, cursor?: TimeCursor): Filter<AuditDocument> {
   const query: Filter<AuditDocument> = {};
   if (filter.actorId) query["actor.id"] = new UUID(filter.actorId);
   if (filter.targetId) query["target.id"] = new UUID(filter.targetId);
@@ -160,7 +153,7 @@ export class MongoAuditSink implements AuditSink {
     );
   }
 
-  async find(filter: AuditFilter, first: number, cursor?: AuditCursor): Promise<AuditPage> {
+  async find(filter: AuditFilter, first: number, cursor?: TimeCursor): Promise<AuditPage> {
     await this.connected();
     const docs = await this.events
       .find(mongoQuery(filter, cursor))

@@ -1,5 +1,6 @@
 import type { Database } from "../db/database.js";
-import type { AuditCursor, AuditEvent, AuditFilter, AuditPage, AuditSink } from "./audit-event.js";
+import type { TimeCursor } from "../time-cursor.js";
+import type { AuditEvent, AuditFilter, AuditPage, AuditSink } from "./audit-event.js";
 
 const COLUMNS = [
   "id",
@@ -86,7 +87,7 @@ export class PostgresAuditSink implements AuditSink {
     );
   }
 
-  async find(filter: AuditFilter, first: number, cursor?: AuditCursor): Promise<AuditPage> {
+  async find(filter: AuditFilter, first: number, cursor?: TimeCursor): Promise<AuditPage> {
     const params: unknown[] = [];
     const where: string[] = [];
     const condition = (sql: (placeholder: string) => string, value: unknown) => {

@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { sha256 } from "../hash.js";
 import type { Database, SqlSession } from "./database.js";
 
 /** `prisma/migrations`, from `src/platform/db` as from `dist/platform/db`. */
@@ -50,7 +51,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<LocalMigrati
   return Promise.all(
     names.map(async (name) => {
       const sql = await fs.readFile(path.join(dir, name, "migration.sql"));
-      return { name, sql: sql.toString("utf8"), checksum: createHash("sha256").update(sql).digest("hex") };
+      return { name, sql: sql.toString("utf8"), checksum: sha256(sql) };
     }),
   );
 }

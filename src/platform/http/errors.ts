@@ -1,15 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../observability/logger.js";
-
-/** The codes of HTTP-level refusals, in the same `errors[].extensions.code` shape GraphQL uses. */
-function codeFor(status: number): string {
-  if (status === 413) return "PAYLOAD_TOO_LARGE";
-  if (status === 404) return "NOT_FOUND";
-  if (status === 405) return "METHOD_NOT_ALLOWED";
-  if (status === 415) return "UNSUPPORTED_MEDIA_TYPE";
-  if (status === 429) return "RATE_LIMITED";
-  return "BAD_REQUEST";
-}
+import { httpErrorCodeFor, HttpErrorCode } from "./error-codes.js";
 
 /**
  * Errors raised before GraphQL runs (malformed JSON, a body over the limit, an unknown route) answer
@@ -21,12 +12,22 @@ export function registerHttpErrorHandling(app: FastifyInstance, log: Logger): vo
     if (status >= 500) {
       log.error("unexpected HTTP error", { error, requestId: request.id });
       return reply.status(500).send({
-        errors: [{ message: "Unexpected error", extensions: { code: "INTERNAL_SERVER_ERROR", requestId: request.id } }],
+        errors: [
+          {
+            message: "Unexpected error",
+            extensions: { code: HttpErrorCode.INTERNAL_SERVER_ERROR, requestId: request.id },
+          },
+        ],
       });
     }
     const retryAfter = typeof error.retryAfter === "number" ? { retryAfter: error.retryAfter } : {};
     return reply.status(status).send({
-      errors: [{ message: error.message, extensions: { code: codeFor(status), ...retryAfter, requestId: request.id } }],
+      errors: [
+        {
+          message: error.message,
+          extensions: { code: httpErrorCodeFor(status), ...retryAfter, requestId: request.id },
+        },
+      ],
     });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -34,7 +35,7 @@ export function registerHttpErrorHandling(app: FastifyInstance, log: Logger): vo
       errors: [
         {
           message: `No route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`,
-          extensions: { code: "NOT_FOUND", requestId: request.id },
+          extensions: { code: HttpErrorCode.NOT_FOUND, requestId: request.id },
         },
       ],
     }),

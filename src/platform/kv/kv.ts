@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "../hash.js";
 
 /** A key part standing for `text` (an email, an IP): stores hold no such values in clear. */
 export function keyDigest(text: string): string {
-  return createHash("sha256").update(text).digest("base64url").slice(0, 32);
+  return sha256(text, "base64url").slice(0, 32);
 }
 
 /**
