@@ -33,7 +33,15 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-syntax": ["error", { selector: "ExportDefaultDeclaration", message: "Use named exports." }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "ExportDefaultDeclaration", message: "Use named exports." },
+        {
+          selector: "NewExpression[callee.name='ConflictError'][arguments.1.type=/^(Literal|TemplateLiteral)$/]",
+          message:
+            "A CONFLICT reason comes from its module's registry (<module>.errors.ts), not a string written here.",
+        },
+      ],
     },
   },
   layer(["src/platform/**/*.ts"], [root, modules, graphql, kernel]),

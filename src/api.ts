@@ -83,7 +83,7 @@ export function resolverInstances(services: Services, limiter: FieldRateLimiter)
     new RoleResolver(s.roles, s.roleLoaders),
     new PermissionResolver(s.permissions),
     new AccessResolver(s.access),
-    new SessionResolver(s.sessions, s.auth, s.users),
+    new SessionResolver(s.sessions),
     new MfaResolver(s.mfa),
     new AuditResolver(s.audit),
     new OAuthResolver(s.oauth),

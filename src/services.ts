@@ -93,7 +93,7 @@ export function buildServices(parts: Parts): Services {
     appUrl: config.appUrl,
     log,
   });
-  const mfa = new MfaService(prisma, kv, box, config.totpIssuer, audit, access, log, sessions);
+  const mfa = new MfaService({ prisma, kv, box, issuer: config.totpIssuer, audit, access, log, sessions });
   const members = new MemberService({
     prisma,
     scoped,

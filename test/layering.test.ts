@@ -46,3 +46,13 @@ describe("the layering lint rule", () => {
     expect(await refusals(filePath, `${importLine}\n`)).toEqual([]);
   });
 });
+
+describe("the CONFLICT reason lint rule", () => {
+  it("refuses a reason written as a string instead of its registry's constant", async () => {
+    const [result] = await eslint.lintText(
+      'import { ConflictError } from "../../kernel/errors.js";\nthrow new ConflictError("Taken", "SLUG_TAKEN");\n',
+      { filePath: "src/modules/organizations/fixture.service.ts" },
+    );
+    expect(result!.messages.map((m) => m.ruleId)).toContain("no-restricted-syntax");
+  });
+});

@@ -36,6 +36,31 @@ async function newRole(keys: string[]): Promise<{ id: string; name: string }> {
   return created.data!.createRole;
 }
 
+/**
+ * An organization with a member and a manager whose only organization role carries org.roles.manage,
+ * and a role `plain` carrying nothing, for the manager to grant.
+ */
+async function organizationWithRoleManager(name: string) {
+  const prisma = server.app.db.prisma;
+  const organization = await prisma.organization.create({
+    data: { name, slug: `${name.toLowerCase()}-${randomBytes(4).toString("hex")}` },
+  });
+  const manage = await prisma.permission.findUniqueOrThrow({ where: { key: "org.roles.manage" } });
+  const assigner = await prisma.role.create({
+    data: { organizationId: organization.id, name: "assigner", permissions: { create: [{ permissionId: manage.id }] } },
+  });
+  const plain = await prisma.role.create({ data: { organizationId: organization.id, name: "plain" } });
+  const manager = await server.signUp(`${name}-manager`);
+  const member = await server.signUp(`${name}-member`);
+  await prisma.organizationMember.createMany({
+    data: [manager, member].map((user) => ({ organizationId: organization.id, userId: user.id })),
+  });
+  await prisma.organizationMemberRole.create({
+    data: { organizationId: organization.id, userId: manager.id, roleId: assigner.id },
+  });
+  return { organization, plain, manager, member };
+}
+
 describe("the answer of assignRole and removeRole", () => {
   // Regression: with users.update and without users.read, the role was assigned and the answer's
   // `roles` was FORBIDDEN, both in one response.
@@ -52,6 +77,31 @@ describe("the answer of assignRole and removeRole", () => {
     const removed = await server.gql(REMOVE, { u: user.id, r: role.id }, manager.accessToken);
     expect(removed.errors).toBeUndefined();
     expect(removed.data!.removeRole).toEqual({ id: user.id, roles: [{ name: "user" }] });
+  });
+
+  // Regression: with org.roles.manage and without org.members.read, the organization role was granted
+  // and the answer's `roles` was FORBIDDEN, both in one response.
+  it("shows an organization role manager the member's roles they set", async () => {
+    const { organization, plain, manager, member } = await organizationWithRoleManager("Shown");
+    const change = (mutation: string) =>
+      server.gql(
+        `mutation($u: UUID!, $r: UUID!) { ${mutation}(userId: $u, roleId: $r) { userId roles { name } } }`,
+        { u: member.id, r: plain.id },
+        manager.accessToken,
+        { "x-organization-id": organization.id },
+      );
+
+    const assigned = await change("assignOrganizationRole");
+    expect(assigned.errors).toBeUndefined();
+    expect(assigned.data!.assignOrganizationRole).toEqual({ userId: member.id, roles: [{ name: "plain" }] });
+    const removed = await change("unassignOrganizationRole");
+    expect(removed.errors).toBeUndefined();
+    expect(removed.data!.unassignOrganizationRole).toEqual({ userId: member.id, roles: [] });
+    // Reading the members themselves still needs org.members.read.
+    const listed = await server.gql(`{ members { items { userId roles { name } } } }`, {}, manager.accessToken, {
+      "x-organization-id": organization.id,
+    });
+    expect(codeOf(listed)).toBe("FORBIDDEN");
   });
 
   it("shows the roles of no other user, and the changed user's email only with users.read", async () => {
@@ -134,26 +184,8 @@ describe.skipIf(!postgres)("a grant and a concurrent change of the role's permis
 
   it("refuses an organization grant the same way", async () => {
     const prisma = server.app.db.prisma;
-    const organization = await prisma.organization.create({
-      data: { name: "Race", slug: `race-${randomBytes(4).toString("hex")}` },
-    });
     const permission = async (key: string) => (await prisma.permission.findUniqueOrThrow({ where: { key } })).id;
-    const assigner = await prisma.role.create({
-      data: {
-        organizationId: organization.id,
-        name: "assigner",
-        permissions: { create: [{ permissionId: await permission("org.roles.manage") }] },
-      },
-    });
-    const plain = await prisma.role.create({ data: { organizationId: organization.id, name: "plain" } });
-    const manager = await server.signUp("org-racing-manager");
-    const member = await server.signUp("org-racing-member");
-    await prisma.organizationMember.createMany({
-      data: [manager, member].map((user) => ({ organizationId: organization.id, userId: user.id })),
-    });
-    await prisma.organizationMemberRole.create({
-      data: { organizationId: organization.id, userId: manager.id, roleId: assigner.id },
-    });
+    const { organization, plain, manager, member } = await organizationWithRoleManager("Race");
 
     const result = await grantDuringChange(plain.id, await permission("org.delete"), () =>
       server.gql(

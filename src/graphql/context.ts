@@ -46,8 +46,9 @@ export interface Context {
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
   selfIds: Set<string>;
   /**
-   * Users whose roles a mutation of this request changed, with the permission to (assignRole and
-   * removeRole need users.update): its answer may show their roles without users.read.
+   * Whose roles a mutation of this request changed, with the permission to: a user's id (assignRole
+   * and removeRole need users.update), or `<organizationId>/<userId>` for a member's organization
+   * roles (org.roles.manage). Its answer may show those roles without the permission to read them.
    */
   rolesChangedIds: Set<string>;
   /** This app's resolvers and the services rules ask for (TypeGraphQL's container). */

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import { Arg, Ctx, Int, Mutation, Resolver } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
 import { Actor, Needs } from "../../graphql/decorators.js";
@@ -109,5 +109,27 @@ export class AuthResolver {
   ) {
     await this.accountEmail.resetPassword(token, newPassword);
     return true;
+  }
+
+  @Mutation(() => Boolean, { description: "Ends the current session; its access token stops working at once." })
+  async logout(@Actor() actor: Principal, @Ctx() ctx: Context) {
+    await this.auth.logout(actor, ctx.token!);
+    return true;
+  }
+
+  @Mutation(() => Int, {
+    description:
+      "Ends every session of the caller. Returns how many ended. With removeLinkedAccounts, every linked " +
+      "provider identity is unlinked too; that needs recent re-authentication (currentPassword or mfaCode " +
+      "here, or a stepUp of this session within 5 minutes).",
+  })
+  logoutAll(
+    @Arg("removeLinkedAccounts", () => Boolean, { defaultValue: false }) removeLinkedAccounts: boolean,
+    @Arg("currentPassword", () => String, { nullable: true }) _currentPassword: string | undefined,
+    @Arg("mfaCode", () => String, { nullable: true }) _mfaCode: string | undefined,
+    @Actor() actor: Principal,
+  ) {
+    // The proof arguments are checked by the re-authentication rule, before this runs.
+    return this.auth.logoutAll(actor, removeLinkedAccounts);
   }
 }

@@ -10,6 +10,8 @@ const emailArg = (args: Record<string, unknown>) =>
 // A field that needs one permission declares it itself (@Needs in auth.resolver.ts); here the rest.
 export const authRules = {
   Mutation: {
+    logout: isAuthenticated,
+    logoutAll: isAuthenticated,
     // Public, but every call (each alias too) counts against the caller's IP, and login against the account.
     signUp: rateLimited("signUp"),
     login: rateLimited("login", emailArg),

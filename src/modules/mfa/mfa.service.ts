@@ -38,23 +38,27 @@ function normalizeRecoveryCode(code: string): string {
 
 const wrongCode = (path: string) => new BadUserInputError([{ path, message: "is not a valid code" }]);
 
+/** What the TOTP service is built on. */
+export interface MfaDependencies {
+  prisma: PrismaClient;
+  kv: KeyValueStore;
+  box: SecretBox;
+  /** The issuer name authenticator apps show (KAFKEY_TOTP_ISSUER). */
+  issuer: string;
+  audit: AuditTrail;
+  /** Told of every change to a user's record. */
+  access: AccessService;
+  log: Logger;
+  /** Ends the other sessions when TOTP is turned on. */
+  sessions: SessionService;
+}
+
 /**
  * TOTP two-factor authentication: setting it up, and checking a second factor. A TOTP code works once
  * (its time step is remembered until it can no longer match); a recovery code works once.
  */
 export class MfaService {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly kv: KeyValueStore,
-    private readonly box: SecretBox,
-    private readonly issuer: string,
-    private readonly audit: AuditTrail,
-    /** Told of every change to a user's record. */
-    private readonly access: AccessService,
-    private readonly log: Logger,
-    /** Ends the other sessions when TOTP is turned on. */
-    private readonly sessions: SessionService,
-  ) {}
+  constructor(private readonly deps: MfaDependencies) {}
 
   /**
    * Starts setting TOTP up: a new secret, pending until confirmTotp proves the app has it. The caller
@@ -62,13 +66,13 @@ export class MfaService {
    * authenticator.
    */
   async enable(userId: string): Promise<TotpSetup> {
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.totpEnabledAt)
       throw new ConflictError("Two-factor authentication is already on", MFA_CONFLICTS.TOTP_ENABLED);
     const secret = newTotpSecret();
-    await this.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.box.seal(secret) } });
-    await this.access.invalidateUser(userId);
-    const otpauthUri = totpUri(secret, this.issuer, user.email);
+    await this.deps.prisma.user.update({ where: { id: userId }, data: { totpSecret: this.deps.box.seal(secret) } });
+    await this.deps.access.invalidateUser(userId);
+    const otpauthUri = totpUri(secret, this.deps.issuer, user.email);
     return { secret, otpauthUri, qrCodeDataUrl: await QRCode.toDataURL(otpauthUri) };
   }
 
@@ -78,21 +82,24 @@ export class MfaService {
    * the new factor. @returns the recovery codes, shown once.
    */
   async confirm(userId: string, code: string, keepSessionId: string): Promise<string[]> {
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (user.totpEnabledAt)
       throw new ConflictError("Two-factor authentication is already on", MFA_CONFLICTS.TOTP_ENABLED);
     const secret = user.totpSecret;
     if (!secret) throw new ConflictError("Call enableTotp first", MFA_CONFLICTS.TOTP_NOT_STARTED);
     if (!(await this.counted(userId, () => this.acceptTotp(userId, secret, code.trim())))) throw wrongCode("code");
-    const { codes, endedIds } = await this.prisma.$transaction(async (tx) => {
+    const { codes, endedIds } = await this.deps.prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { totpEnabledAt: new Date() } });
-      await this.audit.record(onOwnAccount("auth.mfa_enabled", user), tx);
+      await this.deps.audit.record(onOwnAccount("auth.mfa_enabled", user), tx);
       const codes = await this.replaceRecoveryCodes(tx, userId);
-      return { codes, endedIds: await this.sessions.revokeAllIn(tx, userId, "mfa_enabled", { keep: keepSessionId }) };
+      return {
+        codes,
+        endedIds: await this.deps.sessions.revokeAllIn(tx, userId, "mfa_enabled", { keep: keepSessionId }),
+      };
     });
-    await this.access.invalidateUser(userId);
-    await this.sessions.ended(endedIds);
-    this.log.info("two-factor authentication enabled", {
+    await this.deps.access.invalidateUser(userId);
+    await this.deps.sessions.ended(endedIds);
+    this.deps.log.info("two-factor authentication enabled", {
       event: "auth.mfa_enabled",
       userId,
       endedSessions: endedIds.length,
@@ -103,20 +110,20 @@ export class MfaService {
   /** Turns TOTP off; needs a current code (or a recovery code). */
   async disable(userId: string, code: string): Promise<void> {
     const user = await this.requireSecondFactor(userId, code);
-    await this.prisma.$transaction(async (tx) => {
+    await this.deps.prisma.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { totpSecret: null, totpEnabledAt: null } });
       await tx.recoveryCode.deleteMany({ where: { userId } });
-      await this.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
+      await this.deps.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
     });
-    await this.access.invalidateUser(userId);
-    this.log.warn("two-factor authentication disabled", { event: "auth.mfa_disabled", userId });
+    await this.deps.access.invalidateUser(userId);
+    this.deps.log.warn("two-factor authentication disabled", { event: "auth.mfa_disabled", userId });
   }
 
   /** New recovery codes, the old ones void; needs a current code. */
   async regenerateRecoveryCodes(userId: string, code: string): Promise<string[]> {
     const user = await this.requireSecondFactor(userId, code);
-    return this.prisma.$transaction(async (tx) => {
-      await this.audit.record(onOwnAccount("auth.recovery_codes_regenerated", user), tx);
+    return this.deps.prisma.$transaction(async (tx) => {
+      await this.deps.audit.record(onOwnAccount("auth.recovery_codes_regenerated", user), tx);
       return this.replaceRecoveryCodes(tx, userId);
     });
   }
@@ -131,16 +138,16 @@ export class MfaService {
    */
   async check(userId: string, code: string): Promise<boolean> {
     return this.counted(userId, async () => {
-      const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
       if (!user.totpEnabledAt || !user.totpSecret) return false;
       if (/^\d{6}$/.test(code.trim())) return this.acceptTotp(userId, user.totpSecret, code.trim());
-      const used = await this.prisma.recoveryCode.updateMany({
+      const used = await this.deps.prisma.recoveryCode.updateMany({
         where: { userId, codeHash: hashToken(normalizeRecoveryCode(code)), usedAt: null },
         data: { usedAt: new Date() },
       });
       if (used.count === 1) {
-        this.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
-        await this.audit.record(onOwnAccount("auth.recovery_code_used", user));
+        this.deps.log.warn("recovery code used", { event: "auth.recovery_code_used", userId });
+        await this.deps.audit.record(onOwnAccount("auth.recovery_code_used", user));
       }
       return used.count === 1;
     });
@@ -152,29 +159,29 @@ export class MfaService {
    */
   private async counted(userId: string, verify: () => Promise<boolean>): Promise<boolean> {
     // Counted before the code is looked at (atomically), so parallel guesses cannot slip past the limit.
-    const { count } = await this.kv.increment(`mfa:attempts:${userId}`, ATTEMPT_WINDOW_MS);
+    const { count } = await this.deps.kv.increment(`mfa:attempts:${userId}`, ATTEMPT_WINDOW_MS);
     if (count > MAX_ATTEMPTS) {
-      this.log.warn("second factor attempts over the limit", { event: "security.mfa_throttled", userId });
+      this.deps.log.warn("second factor attempts over the limit", { event: "security.mfa_throttled", userId });
       return false;
     }
     const ok = await verify();
-    if (ok) await this.kv.delete(`mfa:attempts:${userId}`);
+    if (ok) await this.deps.kv.delete(`mfa:attempts:${userId}`);
     return ok;
   }
 
   /** @returns the user, whose second factor `code` proved. */
   private async requireSecondFactor(userId: string, code: string): Promise<UserRecord> {
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     if (!user.totpEnabledAt) throw new ConflictError("Two-factor authentication is off", MFA_CONFLICTS.TOTP_DISABLED);
     if (!(await this.check(userId, code))) throw wrongCode("code");
     return user;
   }
 
   private async acceptTotp(userId: string, sealedSecret: string, code: string): Promise<boolean> {
-    const step = matchTotp(this.box.open(sealedSecret), code);
+    const step = matchTotp(this.deps.box.open(sealedSecret), code);
     if (step === undefined) return false;
     // A step can match for up to three periods (±1 drift): remember it that long, so no code works twice.
-    return this.kv.setIfAbsent(`mfa:totp-used:${userId}:${step}`, "1", 120_000);
+    return this.deps.kv.setIfAbsent(`mfa:totp-used:${userId}:${step}`, "1", 120_000);
   }
 
   private async replaceRecoveryCodes(tx: Prisma.TransactionClient, userId: string): Promise<string[]> {

@@ -17,6 +17,12 @@ import {
   OrganizationMemberPage,
 } from "./organization.type.js";
 
+/** The member whose organization roles this request changed: the answer shows them (OrganizationMember.roles). */
+function rolesShown<T extends { organizationId: string; userId: string }>(ctx: Context, member: T): T {
+  ctx.rolesChangedIds.add(`${member.organizationId}/${member.userId}`);
+  return member;
+}
+
 @Resolver(() => OrganizationMember)
 export class MemberResolver {
   constructor(
@@ -84,26 +90,28 @@ export class MemberResolver {
 
   @Mutation(() => OrganizationMember, { description: "Grants a role of the organization to a member." })
   @NeedsInOrganization("org.roles.manage", { and: "every permission it carries" })
-  assignOrganizationRole(
+  async assignOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
-    return this.service.assignRole(actor, tenant, userId, roleId);
+    return rolesShown(ctx, await this.service.assignRole(actor, tenant, userId, roleId));
   }
 
   @Mutation(() => OrganizationMember, {
     description: "Takes a role of the organization from a member. The last owner stays.",
   })
   @NeedsInOrganization("org.roles.manage", { and: "every permission it carries" })
-  unassignOrganizationRole(
+  async unassignOrganizationRole(
     @InTenant() tenant: Tenant,
     @Arg("userId", () => UUID) userId: string,
     @Arg("roleId", () => UUID) roleId: string,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
-    return this.service.unassignRole(actor, tenant, userId, roleId);
+    return rolesShown(ctx, await this.service.unassignRole(actor, tenant, userId, roleId));
   }
 
   @FieldResolver(() => [Role])

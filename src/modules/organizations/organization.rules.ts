@@ -1,4 +1,5 @@
-import { allow, and } from "graphql-shield";
+import { allow, and, or, rule } from "graphql-shield";
+import type { Context } from "../../graphql/context.js";
 import { rateLimited } from "../../graphql/rate-limit.js";
 import {
   isAuthenticated,
@@ -6,6 +7,15 @@ import {
   organizationPermission,
   requireOrganizationPermission,
 } from "../permissions/index.js";
+
+/**
+ * The member whose organization roles this request's mutation changed (assignOrganizationRole and
+ * unassignOrganizationRole need org.roles.manage): its answer shows the roles they set.
+ */
+const memberRolesChangedHere = rule("member-roles-changed-here", { cache: "no_cache" })(
+  (parent: { organizationId: string; userId: string }, _args, ctx: Context) =>
+    ctx.rolesChangedIds.has(`${parent.organizationId}/${parent.userId}`),
+);
 
 // A field that needs one permission declares it itself (@Needs, @NeedsInOrganization in the
 // resolvers); here the rest.
@@ -34,10 +44,13 @@ export const organizationRules = {
   OrganizationMember: {
     "*": allow,
     // Guarded again by the member's own organization: a list never leads into another one.
-    roles: organizationPermission(
-      "org.members.read",
-      (parent: { organizationId: string }) => parent.organizationId,
-      "member",
+    roles: or(
+      memberRolesChangedHere,
+      organizationPermission(
+        "org.members.read",
+        (parent: { organizationId: string }) => parent.organizationId,
+        "member",
+      ),
     ),
   },
 };

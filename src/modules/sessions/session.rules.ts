@@ -8,8 +8,6 @@ export const sessionRules = {
   },
   Mutation: {
     revokeSession: isAuthenticated,
-    logout: isAuthenticated,
-    logoutAll: isAuthenticated,
   },
   Session: { "*": allow },
 };

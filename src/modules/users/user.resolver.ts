@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
 import { Actor, Needs } from "../../graphql/decorators.js";
@@ -89,5 +89,11 @@ export class UserResolver {
   @FieldResolver(() => [Role])
   roles(@Root() user: User, @Ctx() ctx: Context) {
     return this.loaders.of(ctx).rolesByUserId.load(user.id);
+  }
+
+  @Mutation(() => Int, { description: "Ends every session of a user. Returns how many ended." })
+  @Needs("users.update", { and: "every permission the user holds" })
+  revokeUserSessions(@Arg("userId", () => UUID) userId: string, @Actor() actor: Principal) {
+    return this.service.revokeSessions(actor, userId);
   }
 }
