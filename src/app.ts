@@ -1,6 +1,5 @@
 // Must load before any module that declares GraphQL types with decorators.
 import "reflect-metadata";
-import path from "node:path";
 import { ApolloServer } from "@apollo/server";
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -24,10 +23,8 @@ import { FieldRateLimiter } from "./graphql/rate-limit.js";
 import { AccessTokens, type CreatedAdmin, ensureFirstAdmin } from "./modules/auth/index.js";
 import { NotificationService } from "./modules/notifications/index.js";
 import { registerOAuthRoutes } from "./modules/oauth/index.js";
-import type { AuditSink } from "./platform/audit/audit-event.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
 import { AuditDispatcher } from "./platform/audit/dispatcher.js";
-import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
 import { ScopedClients } from "./platform/db/scoped.js";
 import { EventBus } from "./platform/events/event-bus.js";
@@ -38,8 +35,6 @@ import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.j
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
 import { clientOf, clientRequestIdOf, requestIdFor } from "./platform/http/request-id.js";
 import type { KeyValueStore } from "./platform/kv/kv.js";
-import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
-import { MemoryStore } from "./platform/kv/memory.js";
 import { RedisStore } from "./platform/kv/redis.js";
 import { createLogger, type Logger, writesLevel } from "./platform/observability/logger.js";
 import { EventCounter, Metrics } from "./platform/observability/metrics.js";
@@ -50,7 +45,7 @@ import { Lifecycle } from "./platform/lifecycle.js";
 import { Revocations } from "./platform/revocations.js";
 import { SecretBox } from "./platform/secret-box.js";
 import { settleWithin } from "./platform/settle-within.js";
-import { buildServices } from "./services.js";
+import { buildServices, openAuditSink, openMailer, openStore } from "./services.js";
 import { loadOrCreateSecret } from "./platform/secrets.js";
 
 /** How long a shutdown waits for the requests still running: inside Docker's default 10 s grace. */
@@ -82,39 +77,6 @@ export interface AppOptions {
   onQuery?: QueryListener;
   /** More checks for `/health/ready` (main.ts: a cluster's workers). */
   readiness?: HealthCheck[];
-}
-
-function openMailer(config: Config, log: Logger): Mailer {
-  return config.mail.smtpUrl
-    ? new SmtpMailer(config.mail.smtpUrl, config.mail.from)
-    : new OutboxMailer(path.join(config.dataDir, "outbox"), config.mail.from, log);
-}
-
-/**
- * MongoDB when configured, else the database's own `audit_events` table. The MongoDB driver is loaded
- * only then: it holds some 20 MB from the moment it is imported.
- */
-async function openAuditSink(config: Config, db: Database, log: Logger): Promise<AuditSink> {
-  const { audit } = config;
-  if (!audit.mongoUrl) return new PostgresAuditSink(db);
-  const { MongoAuditSink } = await import("./platform/audit/mongo.js");
-  const sink = new MongoAuditSink(
-    {
-      url: audit.mongoUrl,
-      poolSize: audit.mongoPoolSize,
-      connectTimeoutMs: audit.mongoConnectTimeoutMs,
-      serverSelectionTimeoutMs: audit.mongoServerSelectionTimeoutMs,
-    },
-    log,
-  );
-  // Not awaited: a MongoDB that is down must not hold the start up; events wait in the outbox.
-  void sink.prepare();
-  return sink;
-}
-
-function openStore(config: Config, log: Logger): KeyValueStore {
-  const { topology, prefix, commandTimeoutMs } = config.redis;
-  return topology ? new RedisStore({ topology, prefix, commandTimeoutMs, log }) : new MemoryStore();
 }
 
 function buildHttpServer(config: Config, log: Logger, metrics: Metrics): FastifyInstance {

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Config } from "./config.js";
 import { AuditService } from "./modules/audit/index.js";
 import {
@@ -18,11 +19,14 @@ import { RoleLoaders, RoleService } from "./modules/roles/index.js";
 import { SessionService } from "./modules/sessions/index.js";
 import { UserService } from "./modules/users/index.js";
 import type { AuditSink } from "./platform/audit/audit-event.js";
+import { PostgresAuditSink } from "./platform/audit/postgres.js";
 import type { AuditTrail } from "./platform/audit/audit-trail.js";
 import type { Database } from "./platform/db/database.js";
 import type { ScopedClients } from "./platform/db/scoped.js";
 import type { KeyValueStore } from "./platform/kv/kv.js";
-import type { Mailer } from "./platform/mail/mailer.js";
+import { MemoryStore } from "./platform/kv/memory.js";
+import { RedisStore } from "./platform/kv/redis.js";
+import { type Mailer, OutboxMailer, SmtpMailer } from "./platform/mail/mailer.js";
 import type { Logger } from "./platform/observability/logger.js";
 import type { Metrics } from "./platform/observability/metrics.js";
 import type { Revocations } from "./platform/revocations.js";
@@ -156,4 +160,41 @@ export function buildServices(parts: Parts): Services {
     notifications: parts.notifications,
     permissions: new PermissionService(prisma, access, audit),
   };
+}
+
+// Which implementation of each port runs, decided here from config.
+
+/** SMTP when configured, else `.eml` files in the data dir's outbox (development). */
+export function openMailer(config: Config, log: Logger): Mailer {
+  return config.mail.smtpUrl
+    ? new SmtpMailer(config.mail.smtpUrl, config.mail.from)
+    : new OutboxMailer(path.join(config.dataDir, "outbox"), config.mail.from, log);
+}
+
+/**
+ * MongoDB when configured, else the database's own `audit_events` table. The MongoDB driver is loaded
+ * only then: it holds some 20 MB from the moment it is imported.
+ */
+export async function openAuditSink(config: Config, db: Database, log: Logger): Promise<AuditSink> {
+  const { audit } = config;
+  if (!audit.mongoUrl) return new PostgresAuditSink(db);
+  const { MongoAuditSink } = await import("./platform/audit/mongo.js");
+  const sink = new MongoAuditSink(
+    {
+      url: audit.mongoUrl,
+      poolSize: audit.mongoPoolSize,
+      connectTimeoutMs: audit.mongoConnectTimeoutMs,
+      serverSelectionTimeoutMs: audit.mongoServerSelectionTimeoutMs,
+    },
+    log,
+  );
+  // Not awaited: a MongoDB that is down must not hold the start up; events wait in the outbox.
+  void sink.prepare();
+  return sink;
+}
+
+/** Redis when a topology is configured, else the in-process store (one instance only). */
+export function openStore(config: Config, log: Logger): KeyValueStore {
+  const { topology, prefix, commandTimeoutMs } = config.redis;
+  return topology ? new RedisStore({ topology, prefix, commandTimeoutMs, log }) : new MemoryStore();
 }

@@ -104,17 +104,25 @@ describe("the answer of assignRole and removeRole", () => {
     expect(codeOf(listed)).toBe("FORBIDDEN");
   });
 
-  it("shows the roles of no other user, and the changed user's email only with users.read", async () => {
+  it("shows the changed user's email too, and nothing of any other user", async () => {
     const manager = await server.signUp("role-manager");
     await server.grant(manager.id, ["users.update"]);
     const user = await server.signUp("role-managed");
     const role = await newRole([]);
-    const answer = await server.gql(
+    const assigned = await server.gql(
       `mutation($u: UUID!, $r: UUID!) { assignRole(userId: $u, roleId: $r) { email } }`,
       { u: user.id, r: role.id },
       manager.accessToken,
     );
-    expect(codeOf(answer)).toBe("FORBIDDEN");
+    expect(assigned.errors).toBeUndefined();
+    expect(assigned.data!.assignRole.email).toBe(user.email);
+    const updated = await server.gql(
+      `mutation($u: UUID!) { updateUser(id: $u, input: { displayName: "Renamed" }) { displayName email roles { name } } }`,
+      { u: user.id },
+      manager.accessToken,
+    );
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data!.updateUser).toMatchObject({ displayName: "Renamed", email: user.email });
     const other = await server.gql(`query($id: UUID!) { user(id: $id) { id } }`, { id: user.id }, manager.accessToken);
     expect(codeOf(other)).toBe("FORBIDDEN");
   });

@@ -46,11 +46,12 @@ export interface Context {
   /** Users whose own fields this response may show: the caller, and whoever this request signed in. */
   selfIds: Set<string>;
   /**
-   * Whose roles a mutation of this request changed, with the permission to: a user's id (assignRole
-   * and removeRole need users.update), or `<organizationId>/<userId>` for a member's organization
-   * roles (org.roles.manage). Its answer may show those roles without the permission to read them.
+   * What a mutation of this request changed, with the permission to: a user's id (updateUser,
+   * assignRole and removeRole need users.update), or `<organizationId>/<userId>` for a member's
+   * organization roles (org.roles.manage). Its answer shows them without the permission to read
+   * them: a mutation's response asks no more permission than the mutation.
    */
-  rolesChangedIds: Set<string>;
+  changedIds: Set<string>;
   /** This app's resolvers and the services rules ask for (TypeGraphQL's container). */
   container: Instances;
   /** A value made once per request and kept for its length, by `key` (DataLoaders, for one). */
@@ -202,7 +203,7 @@ export function contextFactory(deps: ContextDependencies) {
         return { organizationId: id, db: deps.scoped.of(id) };
       },
       selfIds: new Set(token ? [token.userId] : []),
-      rolesChangedIds: new Set(),
+      changedIds: new Set(),
       container: deps.container,
       once<T>(key: object, make: () => T): T {
         if (!made.has(key)) made.set(key, make());

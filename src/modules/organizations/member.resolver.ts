@@ -19,7 +19,7 @@ import {
 
 /** The member whose organization roles this request changed: the answer shows them (OrganizationMember.roles). */
 function rolesShown<T extends { organizationId: string; userId: string }>(ctx: Context, member: T): T {
-  ctx.rolesChangedIds.add(`${member.organizationId}/${member.userId}`);
+  ctx.changedIds.add(`${member.organizationId}/${member.userId}`);
   return member;
 }
 

@@ -14,7 +14,7 @@ import {
  */
 const memberRolesChangedHere = rule("member-roles-changed-here", { cache: "no_cache" })(
   (parent: { organizationId: string; userId: string }, _args, ctx: Context) =>
-    ctx.rolesChangedIds.has(`${parent.organizationId}/${parent.userId}`),
+    ctx.changedIds.has(`${parent.organizationId}/${parent.userId}`),
 );
 
 // A field that needs one permission declares it itself (@Needs, @NeedsInOrganization in the

@@ -10,9 +10,9 @@ import { UpdateMeInput, UpdateUserInput, UserFilter } from "./user.inputs.js";
 import type { UserService } from "./user.service.js";
 import { User, UserPage } from "./user.type.js";
 
-/** `user`, whose roles this request changed: the answer shows them (userRules' User.roles). */
-function rolesShown<T extends { id: string }>(ctx: Context, user: T): T {
-  ctx.rolesChangedIds.add(user.id);
+/** `user`, whom this request changed: the answer shows their fields (userRules' User.email and roles). */
+function shown<T extends { id: string }>(ctx: Context, user: T): T {
+  ctx.changedIds.add(user.id);
   return user;
 }
 
@@ -50,12 +50,13 @@ export class UserResolver {
 
   @Mutation(() => User, { description: "The last active admin cannot be disabled." })
   @Needs("users.update", { and: "every permission the user holds" })
-  updateUser(
+  async updateUser(
     @Arg("id", () => UUID) id: string,
     @Arg("input", () => UpdateUserInput) input: UpdateUserInput,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
-    return this.service.update(actor, id, input);
+    return shown(ctx, await this.service.update(actor, id, input));
   }
 
   @Mutation(() => Boolean, { description: "The last active admin cannot be deleted." })
@@ -72,7 +73,7 @@ export class UserResolver {
     @Actor() actor: Principal,
     @Ctx() ctx: Context,
   ) {
-    return rolesShown(ctx, await this.service.assignRole(actor, userId, roleId));
+    return shown(ctx, await this.service.assignRole(actor, userId, roleId));
   }
 
   @Mutation(() => User)
@@ -83,7 +84,7 @@ export class UserResolver {
     @Actor() actor: Principal,
     @Ctx() ctx: Context,
   ) {
-    return rolesShown(ctx, await this.service.removeRole(actor, userId, roleId));
+    return shown(ctx, await this.service.removeRole(actor, userId, roleId));
   }
 
   @FieldResolver(() => [Role])

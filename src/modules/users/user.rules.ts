@@ -4,11 +4,12 @@ import { isAuthenticated, requirePermission, requirePlatformRole, selfOrPermissi
 import { SystemRole } from "../../kernel/permission-catalog.js";
 
 /**
- * The user is one whose roles this request changed (assignRole, removeRole): their answer shows the
- * roles they set to whoever may set them, asking no more permission than the mutation did.
+ * The user is one this request's mutation changed (updateUser, assignRole, removeRole, which need
+ * users.update and every permission the user holds): the answer shows what the caller could set,
+ * asking no more permission than the mutation did.
  */
-const rolesChangedHere = rule("roles-changed-here", { cache: "no_cache" })(
-  (parent: { id: string }, _args, ctx: Context) => ctx.rolesChangedIds.has(parent.id),
+const changedHere = rule("changed-here", { cache: "no_cache" })((parent: { id: string }, _args, ctx: Context) =>
+  ctx.changedIds.has(parent.id),
 );
 
 // A field that needs one permission declares it itself (@Needs in user.resolver.ts); here the rest.
@@ -23,8 +24,8 @@ export const userRules = {
   },
   User: {
     "*": allow,
-    email: selfOrPermission("users.read"),
-    roles: or(rolesChangedHere, selfOrPermission("users.read")),
+    email: or(changedHere, selfOrPermission("users.read")),
+    roles: or(changedHere, selfOrPermission("users.read")),
   },
   UserPage: { "*": allow },
 };
