@@ -29,6 +29,7 @@ import { type Database, openDatabase, type QueryListener } from "./platform/db/d
 import { ScopedClients } from "./platform/db/scoped.js";
 import { EventBus } from "./platform/events/event-bus.js";
 import { migrate } from "./platform/db/migrator.js";
+import { registerCors } from "./platform/http/cors.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
 import { InFlightRequests } from "./platform/http/in-flight.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
@@ -230,6 +231,8 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
   const baseUrl = (protocol: string, host: string | undefined) =>
     config.oauth.publicUrl ?? `${protocol}://${host ?? "localhost"}`;
   const publicUrl = (request: FastifyRequest) => baseUrl(request.protocol, request.host);
+  // CORS first: the rate limit's and the body parser's refusals carry its headers, preflights go uncounted.
+  await registerCors(http, config.corsOrigins);
   await registerHttpRateLimit(http, kv, config.httpRateLimit);
   const production = config.env === "production";
   const protection = armor(config.graphqlLimits, production);
@@ -331,7 +334,12 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
         formatError,
         onSessionEnded: (listener) => services.sessions.onEnded(listener),
       },
-      { ...config.websocket, trustProxy: config.trustProxy },
+      {
+        ...config.websocket,
+        trustProxy: config.trustProxy,
+        allowedOrigins: config.corsOrigins,
+        ownOrigin: config.oauth.publicUrl === undefined ? undefined : new URL(config.oauth.publicUrl).origin,
+      },
     ),
     (sockets) => sockets.close(),
   );

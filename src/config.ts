@@ -165,6 +165,49 @@ const httpUrl = () =>
     })
     .transform((url) => url.replace(/\/+$/, ""));
 
+/** `scheme://host[:port]` of an http(s) URL that is nothing more than an origin, else undefined. */
+function originOf(entry: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return undefined;
+  }
+  // `new URL` reads "https://a.example?" and "https://a.example#" as bare too: the text must not have them.
+  const bare = url.pathname === "/" && !url.username && !url.password && !/[?#]/.test(entry);
+  if (!["http:", "https:"].includes(url.protocol) || !bare) return undefined;
+  return url.origin;
+}
+
+/** The origin of any http(s) URL (its path dropped), else undefined. */
+function originOfUrl(uri: string): string | undefined {
+  return URL.canParse(uri) ? originOf(new URL(uri).origin) : undefined;
+}
+
+/**
+ * Browser origins, comma separated, each normalised to `scheme://host[:port]` (lower case, the
+ * scheme's default port dropped) so that it compares exactly with a request's `Origin` header.
+ */
+const origins = () =>
+  list().transform((entries, ctx): string[] => {
+    const normalised: string[] = [];
+    for (const entry of entries) {
+      // A wildcard would let every site call with the user's credentials: browsers refuse `*` with
+      // credentials, and a reflected `*` would be worse.
+      if (entry === "*") {
+        ctx.addIssue('must list origins: "*" is refused, since credentials are allowed');
+        return z.NEVER;
+      }
+      const origin = originOf(entry);
+      if (origin === undefined) {
+        ctx.addIssue(`holds "${entry}", which is not an http(s) origin (scheme://host[:port], no path)`);
+        return z.NEVER;
+      }
+      normalised.push(origin);
+    }
+    return [...new Set(normalised)];
+  });
+
 /** Words separated by commas or spaces. */
 const list = () => z.string().transform((raw) => raw.split(/[\s,]+/).filter(Boolean));
 
@@ -244,6 +287,14 @@ const SCHEMA = {
     description: "Trust `X-Forwarded-For` (behind a load balancer).",
     note: "Set it to true behind a load balancer or reverse proxy, or every client shares the proxy's address (and its rate limits and IP lockouts).",
     parse: flag(),
+  }),
+  corsOrigins: variable("KAFKEY_CORS_ORIGINS", {
+    group: "server",
+    default: "",
+    example: "https://app.example.com,http://localhost:3000",
+    description:
+      "Browser origins (`scheme://host[:port]`, comma separated, compared exactly) allowed to call Kafkey with credentials, over HTTP (CORS) and WebSocket. Empty: same-origin only. `*` is refused.",
+    parse: origins(),
   }),
   workers: variable("KAFKEY_WORKERS", {
     group: "server",
@@ -891,6 +942,17 @@ const CHECKS: ((config: Config) => string | undefined)[] = [
     c.env === "production" && !c.oauth.publicUrl && (c.oauth.google.clientId || c.oauth.github.clientId)
       ? "KAFKEY_PUBLIC_URL is required when NODE_ENV=production and a sign-in provider is set"
       : undefined,
+  // The page a social sign-in returns to calls exchangeOAuthCode: its origin must be allowed to.
+  (c) => {
+    if (c.corsOrigins.length === 0) return undefined;
+    const own = c.oauth.publicUrl === undefined ? undefined : originOfUrl(c.oauth.publicUrl);
+    const missing = [...new Set(c.oauth.redirectAllowlist.map((uri) => originOfUrl(uri)))].filter(
+      (origin) => origin !== undefined && origin !== own && !c.corsOrigins.includes(origin),
+    );
+    return missing.length
+      ? `KAFKEY_CORS_ORIGINS must hold ${missing.join(", ")}: KAFKEY_OAUTH_REDIRECT_ALLOWLIST returns there, and that page calls exchangeOAuthCode`
+      : undefined;
+  },
 ];
 
 // ---- reading the environment ---------------------------------------------------------------------

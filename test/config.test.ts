@@ -87,6 +87,46 @@ describe("configuration", () => {
   });
 });
 
+describe("KAFKEY_CORS_ORIGINS", () => {
+  it("is empty by default (same-origin only) and normalises each origin to scheme://host[:port]", () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    const config = loadConfig({
+      KAFKEY_CORS_ORIGINS: "HTTPS://App.Example.com:443/, http://localhost:3000 ,http://localhost:3000",
+    });
+    expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+  });
+
+  it('refuses "*": credentials are allowed', () => {
+    expect(() => loadConfig({ KAFKEY_CORS_ORIGINS: "*" })).toThrow(ConfigError);
+    expect(() => loadConfig({ KAFKEY_CORS_ORIGINS: "https://a.example, *" })).toThrow(/^KAFKEY_CORS_ORIGINS .*\*/);
+  });
+
+  it.each(["https://app.example.com/path", "ftp://app.example.com", "app.example.com", "https://a.example?x=1"])(
+    'refuses "%s": not an http(s) origin',
+    (value) => {
+      expect(() => loadConfig({ KAFKEY_CORS_ORIGINS: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ KAFKEY_CORS_ORIGINS: value })).toThrow(/^KAFKEY_CORS_ORIGINS /);
+    },
+  );
+
+  it("refuses an OAuth return page whose origin may not call Kafkey (exchangeOAuthCode)", () => {
+    const env = {
+      KAFKEY_CORS_ORIGINS: "https://app.example.com",
+      KAFKEY_OAUTH_REDIRECT_ALLOWLIST: "https://app.example.com/done,https://other.example.com/oauth/done",
+    };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(
+      /KAFKEY_CORS_ORIGINS.*https:\/\/other\.example\.com.*KAFKEY_OAUTH_REDIRECT_ALLOWLIST/,
+    );
+    // Allowed, Kafkey's own (KAFKEY_PUBLIC_URL), or no CORS list at all (same-origin only): consistent.
+    expect(() =>
+      loadConfig({ ...env, KAFKEY_CORS_ORIGINS: "https://app.example.com,https://other.example.com" }),
+    ).not.toThrow();
+    expect(() => loadConfig({ ...env, KAFKEY_PUBLIC_URL: "https://other.example.com" })).not.toThrow();
+    expect(() => loadConfig({ ...env, KAFKEY_CORS_ORIGINS: "" })).not.toThrow();
+  });
+});
+
 describe("configuration schema", () => {
   const root = path.resolve(import.meta.dirname, "..");
   const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");

@@ -24,6 +24,7 @@ import { type Context, organizationHeaderError, type RequestInfo } from "./conte
 import { type ErrorFormatter } from "./format-error.js";
 import { ErrorCode } from "../kernel/errors.js";
 import type { ClientInfo } from "../kernel/request.js";
+import { upgradeOriginAllowed } from "../platform/http/cors.js";
 import { clientOf } from "../platform/http/request-id.js";
 
 export interface WebSocketOptions {
@@ -36,6 +37,10 @@ export interface WebSocketOptions {
   maxConnectionsPerIp: number;
   /** Whether to read the client's address from X-Forwarded-For (as the HTTP side does). */
   trustProxy: boolean;
+  /** Browser origins besides Kafkey's own that may open a connection (KAFKEY_CORS_ORIGINS). */
+  allowedOrigins: readonly string[];
+  /** Kafkey's own origin from KAFKEY_PUBLIC_URL, when set (the request's Host counts as own too). */
+  ownOrigin: string | undefined;
 }
 
 interface ConnectionState {
@@ -126,6 +131,14 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
     const path = (request.url ?? "").split("?")[0];
     if (path !== "/graphql") {
       socket.destroy();
+      return;
+    }
+    // A page on another site must not open a socket in its visitor's name (cross-site WebSocket
+    // hijacking); a client without Origin is no browser, and proves itself by its token.
+    if (
+      !upgradeOriginAllowed(request.headers.origin, request.headers.host, options.ownOrigin, options.allowedOrigins)
+    ) {
+      socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
     const ip = clientAddress(request, options.trustProxy);

@@ -29,7 +29,7 @@ function storeOver(kv: KeyValueStore) {
   };
 }
 
-/** A per-IP limit on every request; over it, 429 RATE_LIMITED with `retryAfter`. */
+/** A per-IP limit on every request but CORS preflights; over it, 429 RATE_LIMITED with `retryAfter`. */
 export async function registerHttpRateLimit(
   app: FastifyInstance,
   kv: KeyValueStore,
@@ -40,6 +40,10 @@ export async function registerHttpRateLimit(
     max: options.max,
     timeWindow: options.windowSeconds * 1000,
     store: storeOver(kv),
+    // A browser's preflight is not a call of its own: counted, it would halve what a page may send.
+    // (An allowed origin's is answered by CORS before this hook; a foreign one's finds no route.)
+    allowList: (request) =>
+      request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined,
     // The store being down must not take the API down with it: without it, requests are not counted
     // (the store fails fast then). Sign-in has limits of its own that fail closed (graphql/rate-limit.ts).
     skipOnError: true,
