@@ -69,7 +69,7 @@ export function NeedsInOrganization(key: OrganizationPermission, options: NeedsO
 }
 
 /** The permission a field of the schema was declared with, if any. */
-export function permissionOf(field: GraphQLField<unknown, unknown>): FieldPermission | undefined {
+function permissionOf(field: GraphQLField<unknown, unknown>): FieldPermission | undefined {
   return (field.extensions as { permission?: FieldPermission }).permission;
 }
 
@@ -88,7 +88,7 @@ export function declaredPermissions(
 }
 
 /** The sentence a declared permission ends its field's description with: "Needs users.update." */
-export function needsSentence(permission: FieldPermission): string {
+function needsSentence(permission: FieldPermission): string {
   return `Needs ${permission.key}${permission.and ? `, and ${permission.and}` : ""}.`;
 }
 

@@ -51,8 +51,6 @@ export function isStorableDate(date: Date): boolean {
   return year >= 1 && year <= 9999;
 }
 
-export type { TimeCursor };
-
 /** An opaque cursor for the row at `at` with id `id`. */
 export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");

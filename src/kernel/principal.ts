@@ -94,8 +94,3 @@ export function firstMissingGrant(grants: readonly string[], keys: Iterable<stri
   for (const key of keys) if (!covers(grants, key)) return key;
   return undefined;
 }
-
-/** The first of `keys` that `principal` does not hold through a platform role, if any. */
-export function firstMissing(principal: Principal, keys: Iterable<string>): string | undefined {
-  return firstMissingGrant(principal.grants, keys);
-}
