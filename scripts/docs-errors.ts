@@ -1,6 +1,7 @@
 // docs/api.md's list of every code and reason a client can see, for scripts/docs.ts: read from the
-// registries themselves (kernel's ErrorCode with the HTTP-level codes it includes, SHARED_CONFLICTS, and
-// every `src/modules/*/*.errors.ts`), so that a code added there is documented, or docs:check fails.
+// registries themselves (kernel's ErrorCode with the HTTP-level codes it includes, SHARED_CONFLICTS,
+// every `src/modules/*/*.errors.ts`, and the WebSocket close codes), so that a code added there is
+// documented, or docs:check fails.
 // The values come from importing each file; their descriptions from its JSDoc, read with TypeScript's
 // parser (an entry's comment, `@status` for the HTTP status, `@extensions` for the fields it adds).
 import fs from "node:fs";
@@ -14,6 +15,8 @@ const root = path.resolve(import.meta.dirname, "..");
 /** Where kernel's ErrorCode and the HTTP-level codes it spreads in are declared. */
 const KERNEL_ERRORS = "src/kernel/errors.ts";
 const HTTP_CODES = "src/platform/http/error-codes.ts";
+/** Where the WebSocket close codes a subscriber can see are declared. */
+const CLOSE_CODES = "src/graphql/live.ts";
 
 /** The registry files of the modules: `src/modules/<m>/<m>.errors.ts` and any other `*.errors.ts` there. */
 function moduleErrorFiles(): string[] {
@@ -214,6 +217,17 @@ export async function errorCodesSection(): Promise<string> {
       ),
     ]);
 
+  const { CloseCode } = (await import(pathToFileURL(path.join(root, CLOSE_CODES)).href)) as {
+    CloseCode: Record<string, number>;
+  };
+  const closeDocs = declaredIn(CLOSE_CODES).get("CloseCode");
+  if (!closeDocs) throw new Error(`${CLOSE_CODES} must export CloseCode`);
+  const closeRows = Object.entries(CloseCode).map(([name, value]) => {
+    const doc = closeDocs.own.get(name);
+    if (!doc?.description) throw new Error(`${CLOSE_CODES}: CloseCode.${name} has no description`);
+    return [code(String(value)), code(name), cell(doc.description)];
+  });
+
   return [
     "### Codes",
     `Every \`extensions.code\` a client can see, from \`ErrorCode\` ([${code(KERNEL_ERRORS)}](../${KERNEL_ERRORS}), with the HTTP-level ones of [${code(HTTP_CODES)}](../${HTTP_CODES})):`,
@@ -222,5 +236,8 @@ export async function errorCodesSection(): Promise<string> {
     "Each module declares its own in its `*.errors.ts`; a reason shared by several modules is declared once, by the module that owns the concept, and `SHARED_CONFLICTS` holds those of no module:",
     table(["`reason`", "Module", "Registry", "Meaning"], reasons),
     ...moduleCodes,
+    "### WebSocket close codes",
+    `${cell(closeDocs.doc.description)} Declared in [${code(CLOSE_CODES)}](../${CLOSE_CODES}).`,
+    table(["Code", "Name", "Meaning"], closeRows),
   ].join("\n\n");
 }

@@ -3,7 +3,11 @@ import { SlowConsumerError, type Stream } from "../platform/events/event-bus.js"
 import { ForbiddenError, UnauthenticatedError } from "../kernel/errors.js";
 import { type Principal } from "../kernel/principal.js";
 
-/** WebSocket close codes a client can act on. */
+/**
+ * WebSocket close codes a client can act on. Besides these, graphql-ws' own: 4429 when the caller
+ * already holds as many connections as it may, 4400 and others for protocol mistakes; and the upgrade
+ * itself answers 403 to a page on an origin that may not call Kafkey, 429 over the per-IP limit.
+ */
 export const CloseCode = {
   /** The token is missing, invalid, expired or revoked, or the user is disabled. */
   UNAUTHORIZED: 4401,
