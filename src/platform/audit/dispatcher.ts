@@ -82,7 +82,7 @@ export class AuditDispatcher {
       this.again = true;
       return;
     }
-    this.running = this.drain()
+    this.running = this.pass()
       .then(() => undefined)
       .catch((error: unknown) => void this.log.error("audit dispatch failed", { error }))
       .finally(() => {
@@ -95,10 +95,20 @@ export class AuditDispatcher {
   }
 
   /**
-   * Delivers everything that is due, batch after batch.
-   * @returns how many events were delivered; stops at the first failure of the sink.
+   * Delivers everything that is due, batch after batch, and waits for a pass of its own that is under
+   * way: that pass holds its batch leased, out of this call's reach, and a caller that drains expects
+   * those events delivered too when this returns.
+   * @returns how many events this call delivered; stops at the first failure of the sink.
    */
   async drain(): Promise<number> {
+    await this.running;
+    const delivered = await this.pass();
+    await this.running;
+    return delivered;
+  }
+
+  /** Delivers everything that is due, batch after batch; stops at the first failure of the sink. */
+  private async pass(): Promise<number> {
     let delivered = 0;
     for (;;) {
       const batch = await this.take();
