@@ -56,7 +56,7 @@ export default tseslint.config(
   },
   {
     // Tools that load these files ask for a default export; declarations describe others' modules.
-    files: ["eslint.config.js", "prisma.config.ts", "vitest.config.ts", "**/*.d.ts"],
+    files: ["eslint.config.js", "prisma.config.ts", "vitest.config.ts", "codegen.ts", "**/*.d.ts"],
     rules: { "no-restricted-syntax": "off" },
   },
 );

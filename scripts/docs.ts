@@ -2,7 +2,8 @@
 // docs/api.examples.md, into which go the error codes and reasons of the registries: docs-errors.ts),
 // docs/database.md (from prisma/schema.prisma, followed by the hand-written
 // docs/database.migrations.md), and, from the configuration schema in src/config.ts, README.md's
-// configuration tables (between their markers) and .env.example. `npm run docs:check` fails when any is
+// configuration tables (between their markers) and .env.example; and docs/clients.md's snippets (between
+// their markers, from docs/clients/ and codegen.ts). `npm run docs:check` fails when any is
 // stale. The Markdown comes out already formatted by Prettier with the repository's settings, so
 // `prettier --check .` agrees with this check (Prettier has no parser for .env.example).
 import fs from "node:fs";
@@ -571,6 +572,20 @@ async function apiExamplesWithErrors(): Promise<string> {
   return examples.replace(ERRORS_PLACEHOLDER, await errorCodesSection());
 }
 
+// ---- docs/clients.md's snippets ---------------------------------------------------------------------
+
+const SNIPPET = /(<!-- snippet:begin (\S+) [^\n]*-->)\n[\s\S]*?(<!-- snippet:end -->)/g;
+const FENCES: Record<string, string> = { ".ts": "ts", ".graphql": "graphql" };
+
+/** docs/clients.md with each snippet region holding its file (docs/clients/*, codegen.ts), which tests run. */
+function clientsGuide(guide: string): string {
+  return guide.replace(SNIPPET, (_region, begin: string, file: string, end: string) => {
+    const fence = FENCES[path.extname(file)];
+    if (!fence) throw new Error(`docs/clients.md: no code fence for ${file}`);
+    return `${begin}\n\n\`\`\`${fence}\n${read(file).trimEnd()}\n\`\`\`\n\n${end}`;
+  });
+}
+
 // ---- writing and checking ------------------------------------------------------------------------
 
 async function prettier(file: string, markdown: string): Promise<string> {
@@ -615,6 +630,7 @@ const outputs: { file: string; build: () => Promise<string> }[] = [
     build: async () => prettier("README.md", await readmeWithPermissions(readmeWithConfig(read("README.md")))),
   },
   { file: ".env.example", build: async () => envExample() },
+  { file: "docs/clients.md", build: async () => prettier("docs/clients.md", clientsGuide(read("docs/clients.md"))) },
 ];
 
 const check = process.argv.includes("--check");
@@ -636,5 +652,7 @@ if (check) {
     );
     process.exit(1);
   }
-  console.log("docs/api.md, docs/database.md, README.md's configuration and .env.example match their sources.");
+  console.log(
+    "docs/api.md, docs/database.md, README.md's configuration, .env.example and docs/clients.md match their sources.",
+  );
 }

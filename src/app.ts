@@ -5,7 +5,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
-import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { RESOLVERS, resolverInstances, rulesFor } from "./api.js";
@@ -13,6 +12,8 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { httpStatusPlugin } from "./graphql/http-status.js";
+import { landingPageWithExplorer } from "./graphql/landing-page.js";
 import { checkInputs } from "./graphql/input-check.js";
 import { metricsPlugin } from "./graphql/metrics-plugin.js";
 import { queryBudgetPlugin } from "./graphql/query-budget.js";
@@ -30,7 +31,9 @@ import { ScopedClients } from "./platform/db/scoped.js";
 import { EventBus } from "./platform/events/event-bus.js";
 import { migrate } from "./platform/db/migrator.js";
 import { registerCors } from "./platform/http/cors.js";
+import { cookiePolicy, registerCookies } from "./platform/http/session-cookies.js";
 import { registerHttpErrorHandling } from "./platform/http/errors.js";
+import { registerExplorer } from "./platform/http/explorer.js";
 import { InFlightRequests } from "./platform/http/in-flight.js";
 import { type HealthCheck, registerHealthRoutes } from "./platform/http/health.js";
 import { registerHttpRateLimit } from "./platform/http/rate-limit.js";
@@ -234,7 +237,12 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
   // CORS first: the rate limit's and the body parser's refusals carry its headers, preflights go uncounted.
   await registerCors(http, config.corsOrigins);
   await registerHttpRateLimit(http, kv, config.httpRateLimit);
+  await registerCookies(http);
   const production = config.env === "production";
+  const cookies = cookiePolicy(config.oauth.publicUrl, production, {
+    ownOrigin: config.oauth.publicUrl === undefined ? undefined : new URL(config.oauth.publicUrl).origin,
+    allowedOrigins: config.corsOrigins,
+  });
   const protection = armor(config.graphqlLimits, production);
   const built = await buildGraphQLSchema(RESOLVERS);
   const schema = checkInputs(applyPermissions(built, rulesFor(built)));
@@ -254,10 +262,12 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
       ...protection.plugins,
       queryBudgetPlugin(kv, config.queryBudget),
       metricsPlugin(metrics),
+      httpStatusPlugin(),
       // Kafkey sets no cache hints; the default plugin would wrap every field's resolver to read them.
       ApolloServerPluginCacheControlDisabled(),
       fastifyApolloDrainPlugin(http),
-      production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // Development: Sandbox, with a link to the explorer below (Sandbox needs Apollo's CDN).
+      production ? ApolloServerPluginLandingPageDisabled() : landingPageWithExplorer(),
     ],
   });
   await life.opened("apollo", apollo, (server) => server.stop()).start();
@@ -275,10 +285,12 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
     url: "/graphql",
     method: ["GET", "POST"],
     handler: fastifyApolloHandler(apollo, {
-      context: async (request) => contextFor(requestInfo(request, publicUrl(request))),
+      context: async (request, reply) => contextFor(requestInfo(request, reply, publicUrl(request), cookies)),
     }),
   });
   registerOAuthRoutes(http, services.oauth, publicUrl);
+  // The offline explorer is development's: production answers 404 there.
+  if (!production) registerExplorer(http);
   const checks: HealthCheck[] = [
     { name: "database", probe: () => db.withSession(async (s) => void (await s.query("SELECT 1"))) },
     ...(options.readiness ?? []),
@@ -337,8 +349,7 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
       {
         ...config.websocket,
         trustProxy: config.trustProxy,
-        allowedOrigins: config.corsOrigins,
-        ownOrigin: config.oauth.publicUrl === undefined ? undefined : new URL(config.oauth.publicUrl).origin,
+        cookies,
       },
     ),
     (sockets) => sockets.close(),

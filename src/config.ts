@@ -544,9 +544,9 @@ const SCHEMA = {
   },
   refreshReuseGraceSeconds: variable("KAFKEY_REFRESH_REUSE_GRACE_SECONDS", {
     group: "tokens",
-    default: "0",
+    default: "10",
     description:
-      "How long a just-rotated refresh token may be presented again (a client's retry) without counting as reuse, in seconds.",
+      "How long after its exchange a refresh token may be presented again (two tabs, a client's retry) and get the same successor instead of counting as reuse, in seconds. 0: every second presentation is reuse and ends the session.",
     parse: wholeNumber(0, 300),
   }),
   lockout: {

@@ -79,7 +79,11 @@ export function buildServices(parts: Parts): Services {
   const sessions = new SessionService(
     prisma,
     revocations,
-    { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, reuseGraceSeconds: config.refreshReuseGraceSeconds },
+    {
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      reuseGraceSeconds: config.refreshReuseGraceSeconds,
+      successorKey: box.subkey("refresh-token successors"),
+    },
     audit,
     log,
   );

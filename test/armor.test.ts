@@ -14,7 +14,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const refused = async (query: string) => {
-  const result = await server.gql(query, {}, admin.accessToken);
+  // Under application/json such refusals answer 200 (test/graphql-over-http.test.ts).
+  const result = await server.gql(query, {}, admin.accessToken, { accept: "application/graphql-response+json" });
   expect(result.status).toBe(400);
   expect(codeOf(result)).toBe("GRAPHQL_VALIDATION_FAILED");
   expect(result.data).toBeUndefined();
@@ -60,6 +61,7 @@ describe("GraphQL request limits", () => {
       `{ ${Array.from({ length: 2100 }, () => "__typename").join(" ")} }`,
       {},
       admin.accessToken,
+      { accept: "application/graphql-response+json" },
     );
     expect(tokens.status).toBe(400);
     expect(codeOf(tokens)).toBe("GRAPHQL_PARSE_FAILED");
@@ -76,7 +78,9 @@ describe("field suggestions", () => {
 
   it("are given in development and withheld in production", async () => {
     expect(JSON.stringify((await server.gql(`{ mee { id } }`)).errors)).toMatch(/did you mean/i);
-    const result = await production.gql(`{ mee { id } }`);
+    const result = await production.gql(`{ mee { id } }`, {}, undefined, {
+      accept: "application/graphql-response+json",
+    });
     expect(result.status).toBe(400);
     expect(JSON.stringify(result.errors)).not.toMatch(/did you mean/i);
   });

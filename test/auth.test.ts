@@ -107,7 +107,7 @@ describe("login", () => {
 });
 
 describe("refreshToken", () => {
-  it("rotates: the new pair works and the old refresh token stops working", async () => {
+  it("rotates: the new pair works, and the old refresh token presented again answers the same successor", async () => {
     const user = await server.signUp("rotate");
     const first = await server.gql(REFRESH, { token: user.refreshToken });
     const next = first.data!.refreshToken;
@@ -116,14 +116,16 @@ describe("refreshToken", () => {
     expect((await server.gql(ME, {}, next.accessToken)).data!.me.id).toBe(user.id);
     const after = await server.gql(REFRESH, { token: next.refreshToken });
     expect(after.data!.refreshToken.accessToken).toBeTruthy();
-    expect(codeOf(await server.gql(REFRESH, { token: next.refreshToken }))).toBe("UNAUTHENTICATED");
+    // Within the grace period (test/refresh-grace.test.ts: after it, and without one, it is reuse).
+    const again = await server.gql(REFRESH, { token: next.refreshToken });
+    expect(again.data!.refreshToken.refreshToken).toBe(after.data!.refreshToken.refreshToken);
   });
 
-  it("lets only one of two concurrent exchanges of one token succeed", async () => {
+  it("answers concurrent exchanges of one token with the same successor (issue 17: two tabs)", async () => {
     const user = await server.signUp("race");
     const results = await Promise.all([1, 2, 3].map(() => server.gql(REFRESH, { token: user.refreshToken })));
-    expect(results.filter((r) => r.data?.refreshToken).length).toBe(1);
-    expect(results.filter((r) => codeOf(r) === "UNAUTHENTICATED").length).toBe(2);
+    expect(results.map((r) => codeOf(r))).toEqual([undefined, undefined, undefined]);
+    expect(new Set(results.map((r) => r.data!.refreshToken.refreshToken)).size).toBe(1);
   });
 
   it("rejects an unknown or oversized token", async () => {
@@ -228,7 +230,7 @@ describe("access tokens", () => {
     const token = forge(user.id, user.accessToken);
     const result = await server.gql(ME, {}, token);
     expect(codeOf(result)).toBe("UNAUTHENTICATED");
-    expect(result.status).toBe(401);
+    expect(result.status).toBe(200);
     expect(result.data).toBeNull();
   });
 

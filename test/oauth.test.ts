@@ -2,6 +2,7 @@ import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AUTH_CONFLICTS } from "../src/modules/auth/auth.errors.js";
 import { OAUTH_CONFLICTS, OAuthErrorCode } from "../src/modules/oauth/oauth.errors.js";
+import { ERROR_CODE_ATTRIBUTE } from "../src/platform/http/error-page.js";
 import { Browser } from "./support/browser.js";
 import { FakeGitHub } from "./support/github.js";
 import { codeOf, PASSWORD, readJson, type SignedIn, startServer, type TestServer } from "./support/server.js";
@@ -99,6 +100,12 @@ async function signInWith(provider: string, browser = new Browser()): Promise<UR
   if ("response" in end)
     throw new Error(`ended at ${end.url} with ${end.response.status}: ${await end.response.text()}`);
   return end.url;
+}
+
+/** The code an OAuth failure page states (a browser gets HTML, not JSON: issue 17). */
+async function pageCode(response: Response): Promise<string | undefined> {
+  expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+  return new RegExp(`${ERROR_CODE_ATTRIBUTE}="([A-Z_]+)"`).exec(await response.text())?.[1];
 }
 
 const EXCHANGE = `mutation($code: String!) {
@@ -222,13 +229,30 @@ describe("refused sign-ins", () => {
     const response = await new Browser().get(startUrl("google", "https://evil.example/steal"));
     expect(response.status).toBe(400);
     expect(response.headers.get("location")).toBeNull();
-    expect((await readJson(response)).errors[0].extensions.code).toBe("BAD_REQUEST");
+    expect(await pageCode(response)).toBe("BAD_REQUEST");
+  });
+
+  it("answers a browser with an HTML page, escaped, and a client asking for JSON with the GraphQL shape", async () => {
+    const provider = encodeURIComponent("<script>x</script>");
+    const url = `${server.url}/auth/oauth/${provider}/start?redirect_uri=${encodeURIComponent(FRONTEND)}`;
+    const page = await fetch(url, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    const html = await page.text();
+    expect(html).toContain(`${ERROR_CODE_ATTRIBUTE}="NOT_FOUND"`);
+    expect(html).not.toContain("<script>");
+    expect(html).toContain("&lt;script&gt;");
+
+    const json = await fetch(url, { headers: { accept: "application/json" } });
+    expect(json.status).toBe(404);
+    expect(json.headers.get("content-type")).toMatch(/^application\/json/);
+    expect((await readJson(json)).errors[0].extensions.code).toBe("NOT_FOUND");
   });
 
   it("answers 404 for a provider that is not configured", async () => {
     const response = await new Browser().get(startUrl("facebook"));
     expect(response.status).toBe(404);
-    expect((await readJson(response)).errors[0].message).toMatch(/not configured/);
+    expect(await pageCode(response)).toBe("NOT_FOUND");
   });
 
   it("refuses a callback in another browser, a replayed one, and an unknown state", async () => {
@@ -242,13 +266,13 @@ describe("refused sign-ins", () => {
     // Another browser (the victim of a login CSRF) cannot complete this flow, nor spoil it.
     const elsewhere = await new Browser().get(callback);
     expect(elsewhere.status).toBe(400);
-    expect((await readJson(elsewhere)).errors[0].extensions.code).toBe("INVALID_STATE");
+    expect(await pageCode(elsewhere)).toBe("INVALID_STATE");
     const completed = await browser.get(callback);
     expect(new URL(completed.headers.get("location")!).searchParams.get("code")).toBeTruthy();
     // Once used, the state is gone.
     const replayed = await browser.get(callback);
     expect(replayed.status).toBe(400);
-    expect((await readJson(replayed)).errors[0].extensions.code).toBe("INVALID_STATE");
+    expect(await pageCode(replayed)).toBe("INVALID_STATE");
 
     const unknown = await browser.get(`${server.url}/auth/oauth/google/callback?code=x&state=not-a-state`);
     expect(unknown.status).toBe(400);

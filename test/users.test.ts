@@ -35,7 +35,9 @@ describe("me and updateMe", () => {
   it("updateMe cannot touch status or roles: the input has no such fields", async () => {
     const user = await server.signUp("escalate");
     for (const input of [`{ status: DISABLED }`, `{ roles: ["admin"] }`, `{ roleIds: ["${adminRoleId}"] }`]) {
-      const result = await server.gql(`mutation { updateMe(input: ${input}) { id } }`, {}, user.accessToken);
+      const result = await server.gql(`mutation { updateMe(input: ${input}) { id } }`, {}, user.accessToken, {
+        accept: "application/graphql-response+json",
+      });
       expect(result.status).toBe(400);
       expect(codeOf(result)).toBe("GRAPHQL_VALIDATION_FAILED");
     }
@@ -126,6 +128,7 @@ describe("user, updateUser and deleteUser", () => {
       `query($id: UUID!) { user(id: $id) { id } }`,
       { id: "1 OR 1=1" },
       admin.accessToken,
+      { accept: "application/graphql-response+json" },
     );
     expect(malformed.status).toBe(400);
     expect(codeOf(malformed)).toBe("BAD_USER_INPUT");

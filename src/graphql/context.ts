@@ -1,7 +1,15 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ClientInfo, Tenant } from "../kernel/request.js";
 import type { ScopedClients } from "../platform/db/scoped.js";
 import { clientOf } from "../platform/http/request-id.js";
+import {
+  AUTH_MODE_HEADER,
+  authModeOf,
+  type CookiePolicy,
+  SessionCookieWriter,
+  sessionCookiesOf,
+  type SessionTokens,
+} from "../platform/http/session-cookies.js";
 import { isUuid } from "../platform/uuid.js";
 import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
@@ -34,6 +42,8 @@ export interface Context {
   reload(): Promise<Principal | null>;
   /** The WebSocket connection, for a subscription. */
   live: LiveConnection | undefined;
+  /** The browser's session cookies: where the tokens this request issues go, and the refresh cookie. */
+  browser: BrowserSession;
   /** The organization the request acts in, as named (x-organization-id, else the token's org claim). */
   organizationId: string | null;
   /** Why the request cannot act in the organization it names (known once principal() ran). */
@@ -122,6 +132,10 @@ export interface RequestInfo {
   id: string;
   /** `Bearer <token>`, as sent. */
   authorization: string | undefined;
+  /** The access cookie's token, when a page of a trusted origin sent it: the bearer header wins. */
+  accessCookie?: string;
+  /** An HTTP request's session cookies (none for a WebSocket operation). */
+  browser?: BrowserSession;
   /** The `x-organization-id` header (or connection parameter), as sent. */
   organizationHeader: unknown;
   client: ClientInfo;
@@ -136,14 +150,51 @@ export interface LiveConnection {
   close(code: number, reason: string): void;
 }
 
+/** A browser's session cookies, as one request sees them. */
+export interface BrowserSession {
+  /** Whether the tokens this request issues go in cookies, not in its answer (`x-kafkey-auth-mode: cookie`). */
+  readonly cookieMode: boolean;
+  /** The refresh cookie's token, when a page of a trusted origin sent it. */
+  readonly refreshToken: string | undefined;
+  /** Sets the cookies of a session this request signed in or refreshed. */
+  keep(tokens: SessionTokens): void;
+  /** Clears both cookies: a logout, or a session found ended. */
+  forget(): void;
+}
+
+/** A WebSocket operation's: it sets no cookie (the connection authenticated once, at its start). */
+const NO_BROWSER: BrowserSession = { cookieMode: false, refreshToken: undefined, keep() {}, forget() {} };
+
 /** What an HTTP request's context is made from. */
-export function requestInfo(request: FastifyRequest, publicUrl: string): RequestInfo {
+export function requestInfo(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  publicUrl: string,
+  cookies: CookiePolicy,
+): RequestInfo {
+  const mode = authModeOf(request.headers);
+  if (mode === undefined) {
+    throw new BadUserInputError(
+      [{ path: AUTH_MODE_HEADER, message: 'is neither "cookie" nor "header"' }],
+      undefined,
+      400,
+    );
+  }
+  const sent = sessionCookiesOf(request.headers, cookies);
+  const writer = new SessionCookieWriter(reply, cookies);
   return {
     id: request.id,
     authorization: request.headers.authorization,
+    accessCookie: sent.access,
     organizationHeader: request.headers["x-organization-id"],
     client: clientOf(request),
     publicUrl,
+    browser: {
+      cookieMode: mode === "cookie",
+      refreshToken: sent.refresh,
+      keep: (tokens) => writer.keep(tokens),
+      forget: () => writer.forget(),
+    },
   };
 }
 
@@ -153,8 +204,12 @@ export function requestInfo(request: FastifyRequest, publicUrl: string): Request
  */
 export function contextFactory(deps: ContextDependencies) {
   return (request: RequestInfo): Context => {
-    const raw = bearerToken(request.authorization);
+    const bearer = bearerToken(request.authorization);
+    const fromCookie =
+      bearer === undefined && request.authorization === undefined && request.accessCookie !== undefined;
+    const raw = fromCookie ? request.accessCookie : bearer;
     const check = raw === undefined ? undefined : deps.tokens.verify(raw);
+    const browser = request.browser ?? NO_BROWSER;
     const token = check?.ok ? check.token : null;
     // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
     let problem = tokenProblem(check, request.authorization);
@@ -170,6 +225,8 @@ export function contextFactory(deps: ContextDependencies) {
       ]);
       const revoked = !live;
       if (revoked) problem = "token revoked";
+      // The browser keeps no cookie of a session that ended.
+      if (revoked && fromCookie) browser.forget();
       else if (!loaded.principal) problem = "user disabled or deleted";
       if (loaded.refusal) organizationProblem = REFUSALS[loaded.refusal];
       return revoked ? null : loaded.principal;
@@ -194,6 +251,7 @@ export function contextFactory(deps: ContextDependencies) {
         return load(token);
       },
       live: request.live,
+      browser,
       organizationId: organization.id,
       organizationProblem: () => organizationProblem,
       async tenant(organizationId) {

@@ -25,6 +25,7 @@ import { type ErrorFormatter } from "./format-error.js";
 import { ErrorCode } from "../kernel/errors.js";
 import type { ClientInfo } from "../kernel/request.js";
 import { upgradeOriginAllowed } from "../platform/http/cors.js";
+import { type CookiePolicy, sessionCookiesOf } from "../platform/http/session-cookies.js";
 import { clientOf } from "../platform/http/request-id.js";
 
 export interface WebSocketOptions {
@@ -37,10 +38,8 @@ export interface WebSocketOptions {
   maxConnectionsPerIp: number;
   /** Whether to read the client's address from X-Forwarded-For (as the HTTP side does). */
   trustProxy: boolean;
-  /** Browser origins besides Kafkey's own that may open a connection (KAFKEY_CORS_ORIGINS). */
-  allowedOrigins: readonly string[];
-  /** Kafkey's own origin from KAFKEY_PUBLIC_URL, when set (the request's Host counts as own too). */
-  ownOrigin: string | undefined;
+  /** The origins that may open a connection, and the access cookie that may authenticate it. */
+  cookies: CookiePolicy;
 }
 
 interface ConnectionState {
@@ -135,9 +134,7 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
     }
     // A page on another site must not open a socket in its visitor's name (cross-site WebSocket
     // hijacking); a client without Origin is no browser, and proves itself by its token.
-    if (
-      !upgradeOriginAllowed(request.headers.origin, request.headers.host, options.ownOrigin, options.allowedOrigins)
-    ) {
+    if (!upgradeOriginAllowed(request.headers.origin, request.headers.host, options.cookies)) {
       socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
@@ -184,8 +181,15 @@ export function registerWebSockets(http: FastifyInstance, deps: WebSocketDepende
           ...(deps.production ? [NoSchemaIntrospectionCustomRule] : []),
         ]).map((error) => recoded(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED)),
       async onConnect(ctx) {
-        // Clients (and Apollo Sandbox, which sends its headers as connection parameters) spell it either way.
-        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        // Clients (and Apollo Sandbox, which sends its headers as connection parameters) spell it either
+        // way; a page in cookie mode sends none, and its handshake carries the access cookie (a browser's
+        // handshake always has an Origin: without one, a cookie authenticates nothing).
+        const { headers } = ctx.extra.request;
+        const cookie = headers.origin === undefined ? undefined : sessionCookiesOf(headers, options.cookies).access;
+        const authorization =
+          ctx.connectionParams?.authorization ??
+          ctx.connectionParams?.Authorization ??
+          (cookie === undefined ? undefined : `Bearer ${cookie}`);
         const refuse = (code: number, reason: string) => {
           ctx.extra.socket.close(code, reason);
           return false;

@@ -5,38 +5,40 @@ import { HttpErrorCode } from "../platform/http/error-codes.js";
  * Every `extensions.code` a client can see: GraphQL's (below) and the HTTP-level ones
  * (platform/http/error-codes.ts). Tests and frontends branch on these, never on messages. Each entry's
  * description, `@status` (the HTTP status it comes with) and `@extensions` (the fields it adds) are
- * docs/api.md's list of codes (scripts/docs.ts).
+ * docs/api.md's list of codes (scripts/docs.ts). An operation that ran (its answer has `data`, even
+ * `null`) answers 200 whatever its errors (graphql/http-status.ts): the statuses in the error classes'
+ * `extensions.http` below count only for a refusal before it runs.
  */
 export const ErrorCode = {
   ...HttpErrorCode,
   /**
    * No token where one is needed, or a bad one (the message says why: `token expired`, `token revoked`,
    * …); a wrong password or a locked account; a used or expired refresh token.
-   * @status 401
+   * @status 200
    */
   UNAUTHENTICATED: "UNAUTHENTICATED",
   /**
    * Signed in, but without the permission; or granting or revoking a permission one does not hold.
-   * @status 403
+   * @status 200
    * @extensions `requiredPermission`: the permission that would allow it.
    */
   FORBIDDEN: "FORBIDDEN",
   /**
    * `login` to a disabled account.
-   * @status 403
+   * @status 200
    */
   ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
   /**
    * `login` with the right password to an account whose email is not verified, when
    * `KAFKEY_REQUIRE_VERIFIED_EMAIL=true`.
-   * @status 403
+   * @status 200
    */
   EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
   /**
    * Adding or removing a credential (`linkAccount`, `confirmLinkAccount`, `unlinkAccount`, `enableTotp`,
    * `confirmTotp`, `logoutAll(removeLinkedAccounts: true)`) without `currentPassword`/`mfaCode` in the
    * call or a `stepUp` of this session in the last 5 minutes.
-   * @status 403
+   * @status 200
    * @extensions `methods`: how the account can re-authenticate (`password`, `totp`, `email`).
    */
   REAUTHENTICATION_REQUIRED: "REAUTHENTICATION_REQUIRED",
@@ -44,15 +46,15 @@ export const ErrorCode = {
    * Too many calls of a public mutation (`signUp`, `login`, `verifyMfa`, `refreshToken`, the mail ones)
    * from one IP address or for one account; a caller's query budget spent; over WebSocket, more
    * subscriptions on one connection than `KAFKEY_WS_MAX_SUBSCRIPTIONS`.
-   * @status 429
-   * @extensions `retryAfter`: seconds to wait.
+   * @status 200 + `Retry-After` (429 for a spent query budget: nothing ran)
+   * @extensions `retryAfter`: seconds to wait (the `Retry-After` header holds the longest).
    */
   RATE_LIMITED: "RATE_LIMITED",
   /**
    * An argument breaks a rule: an email that is not one, a password under 12 characters or among the
    * most common ones, `pageSize` over 100, a used or expired mail token, a cursor Kafkey did not make, …
-   * Also a variable of the wrong type, reported by GraphQL itself before any resolver runs (400).
-   * @status 200 (400 for a variable of the wrong type)
+   * Also a variable of the wrong type or a page size over 100, refused before any resolver runs.
+   * @status 200 (or 400 before it runs, by `Accept`: below)
    * @extensions `fields`: `[{ path, message }]`, one per problem.
    */
   BAD_USER_INPUT: "BAD_USER_INPUT",
@@ -71,7 +73,7 @@ export const ErrorCode = {
    * The database, or the shared store where a decision must fail closed (sign-in counters, one-time
    * codes), is down; or the request ran past `KAFKEY_REQUEST_TIMEOUT_MS` and was stopped, nothing more
    * done. Try again shortly.
-   * @status 503 or 200
+   * @status 200
    */
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   /**
@@ -82,13 +84,13 @@ export const ErrorCode = {
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
   /**
    * Apollo's: the document is not valid GraphQL, or it is too long (`KAFKEY_GRAPHQL_MAX_TOKENS`).
-   * @status 400
+   * @status 400 or 200, by `Accept` (below)
    */
   GRAPHQL_PARSE_FAILED: "GRAPHQL_PARSE_FAILED",
   /**
    * Apollo's: the document asks for what the schema does not have, or is too deep, too costly, or has
    * too many aliases or directives (`KAFKEY_GRAPHQL_MAX_*`); introspection in production.
-   * @status 400
+   * @status 400 or 200, by `Accept` (below)
    */
   GRAPHQL_VALIDATION_FAILED: "GRAPHQL_VALIDATION_FAILED",
   /**
@@ -101,7 +103,7 @@ export const ErrorCode = {
   BAD_REQUEST: "BAD_REQUEST",
   /**
    * Apollo's: the document names several operations and `operationName` none of them.
-   * @status 400
+   * @status 400 or 200, by `Accept` (below)
    */
   OPERATION_RESOLUTION_FAILURE: "OPERATION_RESOLUTION_FAILURE",
   /**
@@ -140,7 +142,7 @@ export interface FieldProblem {
   message: string;
 }
 
-/** The caller is not signed in, or its token is not valid. HTTP 401. */
+/** The caller is not signed in, or its token is not valid. HTTP 401 before an operation runs, else 200. */
 export class UnauthenticatedError extends GraphQLError {
   constructor(message = "Authentication required") {
     super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
@@ -148,7 +150,7 @@ export class UnauthenticatedError extends GraphQLError {
 }
 
 /**
- * The caller is known but may not do this. HTTP 403.
+ * The caller is known but may not do this. HTTP 403 before an operation runs, else 200.
  * @param requiredPermission the permission that would allow it, so a frontend can explain the refusal.
  */
 export class ForbiddenError extends GraphQLError {
@@ -198,7 +200,7 @@ export class AccountDisabledError extends GraphQLError {
   }
 }
 
-/** Too many attempts: try again in `retryAfter` seconds. HTTP 429. */
+/** Too many attempts: try again in `retryAfter` seconds. HTTP 429 before an operation runs, else 200; `Retry-After` either way. */
 export class RateLimitedError extends GraphQLError {
   constructor(retryAfter: number) {
     super(`Too many attempts; try again in ${retryAfter} seconds`, {
@@ -207,7 +209,7 @@ export class RateLimitedError extends GraphQLError {
   }
 }
 
-/** The password was right, but this deployment requires a verified email first. HTTP 403. */
+/** The password was right, but this deployment requires a verified email first. */
 export class EmailNotVerifiedError extends GraphQLError {
   constructor() {
     super("Verify your email address before signing in", {
@@ -218,8 +220,8 @@ export class EmailNotVerifiedError extends GraphQLError {
 
 /**
  * Adding or removing a credential needs recent re-authentication: the password (or a second-factor
- * code) in the call, or a step-up of this session within the last five minutes. HTTP 403: the caller is
- * known (401 would make clients drop their tokens), they have to prove it again.
+ * code) in the call, or a step-up of this session within the last five minutes. Coded apart from
+ * UNAUTHENTICATED: the caller is known (clients drop their tokens on that one), they have to prove it again.
  * @param methods how this account can re-authenticate (`password`, `totp`, `email`).
  */
 export class ReauthenticationRequiredError extends GraphQLError {
@@ -230,7 +232,7 @@ export class ReauthenticationRequiredError extends GraphQLError {
   }
 }
 
-/** A dependency Kafkey cannot decide without (the database, or the shared store where it must fail closed) is down. HTTP 503. */
+/** A dependency Kafkey cannot decide without (the database, or the shared store where it must fail closed) is down. HTTP 503 before an operation runs, else 200. */
 export class ServiceUnavailableError extends GraphQLError {
   constructor(message = "The service is temporarily unavailable; try again shortly") {
     super(message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } } });

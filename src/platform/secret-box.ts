@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject, randomBytes } from "node:crypto";
 
 const VERSION = "v1";
 
@@ -23,6 +23,15 @@ export class SecretBox {
     return [VERSION, iv, cipher.getAuthTag(), data]
       .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
       .join(":");
+  }
+
+  /**
+   * A key for another purpose, derived from this one (HKDF-SHA256 with `purpose` as its info): every
+   * instance sharing the encryption key derives the same key, which reveals neither this key nor any
+   * other purpose's.
+   */
+  subkey(purpose: string): KeyObject {
+    return createSecretKey(Buffer.from(hkdfSync("sha256", this.key, Buffer.alloc(0), `kafkey ${purpose}`, 32)));
   }
 
   open(sealed: string): string {

@@ -3,17 +3,29 @@ import { Arg, Ctx, Int, Mutation, Resolver } from "type-graphql";
 import type { Context } from "../../graphql/context.js";
 import { Actor, Needs } from "../../graphql/decorators.js";
 import { UUID } from "../../graphql/scalars.js";
+import { UnauthenticatedError } from "../../kernel/errors.js";
 import type { Principal } from "../../kernel/principal.js";
 import type { AccountEmailService } from "./account-email.service.js";
 import { SignUpInput } from "./auth.inputs.js";
-import type { AuthResult, AuthService } from "./auth.service.js";
+import type { AuthResult, AuthService, SignedIn } from "./auth.service.js";
 import { AuthPayload } from "./auth.type.js";
 
-/** The response may show the signed-in user's own fields, although the request had no token. */
-export function reveal(ctx: Context, result: AuthResult): AuthResult {
-  if (!result.mfaRequired) ctx.selfIds.add(result.user.id);
-  return result;
+/**
+ * The answer of a sign-in: it may show the signed-in user's own fields, although the request had no
+ * token. In cookie mode (or for a refresh from the cookie) the tokens go in cookies and the answer
+ * holds only their expiry: a page never sees a token that a cookie carries.
+ */
+export function reveal(ctx: Context, result: AuthResult, fromCookie = false): AuthAnswer {
+  if (result.mfaRequired) return result;
+  ctx.selfIds.add(result.user.id);
+  if (result.emailVerificationRequired || !(ctx.browser.cookieMode || fromCookie)) return result;
+  ctx.browser.keep(result);
+  const { accessToken: _access, refreshToken: _refresh, ...answer } = result;
+  return answer;
 }
+
+/** What a sign-in answers: its result, or in cookie mode the result without its tokens. */
+export type AuthAnswer = AuthResult | Omit<SignedIn, "accessToken" | "refreshToken">;
 
 @Resolver()
 export class AuthResolver {
@@ -43,9 +55,24 @@ export class AuthResolver {
     return reveal(ctx, await this.auth.login(email, password, ctx.client));
   }
 
-  @Mutation(() => AuthPayload, { description: "Exchanges a refresh token for new tokens; the old one stops working." })
-  async refreshToken(@Arg("token", () => String) token: string, @Ctx() ctx: Context) {
-    return reveal(ctx, await this.auth.refresh(token, ctx.client));
+  @Mutation(() => AuthPayload, {
+    description:
+      "Exchanges a refresh token for new tokens; the old one stops working (a repeat within " +
+      "KAFKEY_REFRESH_REUSE_GRACE_SECONDS gets the same new tokens). Without `token`, the refresh cookie's " +
+      "is used and the new tokens go in cookies.",
+  })
+  async refreshToken(@Arg("token", () => String, { nullable: true }) token: string | undefined, @Ctx() ctx: Context) {
+    const fromCookie = token === undefined || token === null;
+    const presented = fromCookie ? ctx.browser.refreshToken : token;
+    if (presented === undefined)
+      throw new UnauthenticatedError("No refresh token: pass token, or send the refresh cookie");
+    try {
+      return reveal(ctx, await this.auth.refresh(presented, ctx.client), fromCookie);
+    } catch (error) {
+      // A refresh cookie that no longer works (its session ended, or it was reused) is cleared.
+      if (fromCookie && error instanceof UnauthenticatedError) ctx.browser.forget();
+      throw error;
+    }
   }
 
   @Mutation(() => AuthPayload, {
@@ -111,9 +138,17 @@ export class AuthResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: "Ends the current session; its access token stops working at once." })
-  async logout(@Actor() actor: Principal, @Ctx() ctx: Context) {
-    await this.auth.logout(actor, ctx.token!);
+  @Mutation(() => Boolean, {
+    description:
+      "Ends the current session; its access token stops working at once. In a browser, the refresh cookie " +
+      "alone is enough (the access token may have expired), and both cookies are cleared.",
+  })
+  async logout(@Ctx() ctx: Context) {
+    // The rule let it through with a live session's token, or with a refresh cookie.
+    const actor = await ctx.principal();
+    if (actor && ctx.token) await this.auth.logout(actor, ctx.token);
+    else await this.auth.logoutWithRefreshToken(ctx.browser.refreshToken!);
+    ctx.browser.forget();
     return true;
   }
 
@@ -123,13 +158,16 @@ export class AuthResolver {
       "provider identity is unlinked too; that needs recent re-authentication (currentPassword or mfaCode " +
       "here, or a stepUp of this session within 5 minutes).",
   })
-  logoutAll(
+  async logoutAll(
     @Arg("removeLinkedAccounts", () => Boolean, { defaultValue: false }) removeLinkedAccounts: boolean,
     @Arg("currentPassword", () => String, { nullable: true }) _currentPassword: string | undefined,
     @Arg("mfaCode", () => String, { nullable: true }) _mfaCode: string | undefined,
     @Actor() actor: Principal,
+    @Ctx() ctx: Context,
   ) {
     // The proof arguments are checked by the re-authentication rule, before this runs.
-    return this.auth.logoutAll(actor, removeLinkedAccounts);
+    const ended = await this.auth.logoutAll(actor, removeLinkedAccounts);
+    ctx.browser.forget();
+    return ended;
   }
 }

@@ -1,4 +1,5 @@
-import { allow, and } from "graphql-shield";
+import { allow, and, or, rule } from "graphql-shield";
+import type { Context } from "../../graphql/context.js";
 import { rateLimited } from "../../graphql/rate-limit.js";
 import { isAuthenticated } from "../permissions/index.js";
 import { normalizeEmail } from "../users/index.js";
@@ -7,10 +8,15 @@ import { normalizeEmail } from "../users/index.js";
 const emailArg = (args: Record<string, unknown>) =>
   typeof args.email === "string" ? [normalizeEmail(args.email)] : [];
 
+/** A browser whose access token expired still holds its refresh cookie: enough to log out. */
+const holdsRefreshCookie = rule("holdsRefreshCookie", { cache: "contextual" })(
+  (_parent, _args, ctx: Context) => ctx.browser.refreshToken !== undefined,
+);
+
 // A field that needs one permission declares it itself (@Needs in auth.resolver.ts); here the rest.
 export const authRules = {
   Mutation: {
-    logout: isAuthenticated,
+    logout: or(isAuthenticated, holdsRefreshCookie),
     logoutAll: isAuthenticated,
     // Public, but every call (each alias too) counts against the caller's IP, and login against the account.
     signUp: rateLimited("signUp"),

@@ -362,6 +362,13 @@ export class AuthService {
     this.deps.log.info("logged out", { event: "auth.logout", userId: actor.userId, sessionId: token.sessionId });
   }
 
+  /** Ends the session of a refresh token (a browser's refresh cookie). @returns false when it was over. */
+  async logoutWithRefreshToken(token: string): Promise<boolean> {
+    const ended = await this.deps.sessions.revokeByRefreshToken(token);
+    if (ended) this.deps.log.info("logged out with the refresh cookie", { event: "auth.logout" });
+    return ended;
+  }
+
   /**
    * Ends every session of the caller, and with `removeLinkedAccounts` unlinks every provider identity
    * too (in the same transaction). @returns how many sessions ended.

@@ -5,7 +5,8 @@ import { User } from "../users/index.js";
 @ObjectType({
   description:
     "A signed-in session: send accessToken as `Authorization: Bearer`. When login answers mfaRequired, " +
-    "the tokens are null: call verifyMfa with mfaToken and a code.",
+    "the tokens are null: call verifyMfa with mfaToken and a code. In cookie mode (`x-kafkey-auth-mode: " +
+    "cookie`) the tokens are set as HttpOnly cookies instead and answer null; their expiries stay.",
 })
 export class AuthPayload {
   @Field(() => Boolean, { description: "A second factor is needed before any token is issued." })
@@ -22,13 +23,16 @@ export class AuthPayload {
   @Field(() => User, { nullable: true })
   user?: User;
 
-  @Field(() => String, { nullable: true, description: "A JWT, valid until accessTokenExpiresAt." })
+  @Field(() => String, { nullable: true, description: "A JWT, valid until accessTokenExpiresAt; null in cookie mode." })
   accessToken?: string;
 
   @Field(() => DateTimeISOResolver, { nullable: true })
   accessTokenExpiresAt?: Date;
 
-  @Field(() => String, { nullable: true, description: "Opaque; exchange it with refreshToken. It works once." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Opaque; exchange it with refreshToken. It works once. Null in cookie mode.",
+  })
   refreshToken?: string;
 
   @Field(() => DateTimeISOResolver, { nullable: true })

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ERROR_PAGE_CSP, errorPageHtml, prefersJson } from "../../platform/http/error-page.js";
 import { OAuthRequestError } from "./oauth.errors.js";
 import { bindingCookie, type OAuthService } from "./oauth.service.js";
 
@@ -31,7 +32,9 @@ function one(query: Query, name: string): string | undefined {
 
 /**
  * The browser's side of social sign-in: `GET /auth/oauth/:provider/start?redirect_uri=[&state=]` sends
- * it to the provider, `GET /auth/oauth/:provider/callback` brings it back and on to the frontend.
+ * it to the provider, `GET /auth/oauth/:provider/callback` brings it back and on to the frontend. A
+ * refusal before any redirect (a `redirect_uri` not allowed, a bad state) is a short HTML page with its
+ * code, or `{ errors }` for a client whose `Accept` asks for JSON.
  * @param publicUrl Kafkey's base URL as browsers and providers see it, for the callback URL.
  */
 export function registerOAuthRoutes(
@@ -41,11 +44,16 @@ export function registerOAuthRoutes(
 ): void {
   const callbackUrl = (request: FastifyRequest, provider: string) =>
     `${publicUrl(request)}/auth/oauth/${encodeURIComponent(provider)}/callback`;
-  const refuse = (reply: FastifyReply, error: unknown, requestId: string) => {
+  // A browser (these routes' visitor) sees a page; a client that asks for JSON gets the GraphQL shape.
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
     if (!(error instanceof OAuthRequestError)) throw error;
-    return reply
-      .status(error.status)
-      .send({ errors: [{ message: error.message, extensions: { code: error.code, requestId } }] });
+    const { status, code, message } = error;
+    reply.status(status).header("vary", "accept");
+    if (prefersJson(request.headers.accept)) {
+      return reply.send({ errors: [{ message, extensions: { code, requestId: request.id } }] });
+    }
+    const page = errorPageHtml({ title: "Sign-in failed", status, code, message, requestId: request.id });
+    return reply.header("content-security-policy", ERROR_PAGE_CSP).type("text/html; charset=utf-8").send(page);
   };
 
   http.get<{ Params: { provider: string }; Querystring: Query }>(
@@ -66,7 +74,7 @@ export function registerOAuthRoutes(
         setCookie(reply, cookie.name, cookie.value, 600, url.startsWith("https:"));
         return reply.redirect(location, 302);
       } catch (error) {
-        return refuse(reply, error, request.id);
+        return refuse(request, reply, error);
       }
     },
   );
@@ -87,7 +95,7 @@ export function registerOAuthRoutes(
         if (state) setCookie(reply, bindingCookie(state), "", 0, url.startsWith("https:"));
         return reply.redirect(location, 302);
       } catch (error) {
-        return refuse(reply, error, request.id);
+        return refuse(request, reply, error);
       }
     },
   );

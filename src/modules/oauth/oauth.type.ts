@@ -1,5 +1,6 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
 import { DateTimeISOResolver } from "graphql-scalars";
+import { UUID } from "../../graphql/scalars.js";
 
 /** GraphQL names on the left, stored and routed names on the right. */
 export enum OAuthProviderName {
@@ -10,6 +11,9 @@ registerEnumType(OAuthProviderName, { name: "OAuthProvider", description: "A sig
 
 @ObjectType({ description: "A provider identity the user can sign in with." })
 export class LinkedAccount {
+  @Field(() => UUID, { description: "The link's own id (not the provider's id of the user)" })
+  id!: string;
+
   @Field(() => OAuthProviderName)
   provider!: OAuthProviderName;
 

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
 import { Actor, InTenant, NeedsInOrganization } from "../../graphql/decorators.js";
@@ -112,6 +112,12 @@ export class MemberResolver {
     @Ctx() ctx: Context,
   ) {
     return rolesShown(ctx, await this.service.unassignRole(actor, tenant, userId, roleId));
+  }
+
+  /** One membership per organization and user: a user's memberships of two organizations differ. */
+  @FieldResolver(() => ID)
+  id(@Root() member: Pick<OrganizationMember, "organizationId" | "userId">): string {
+    return `${member.organizationId}:${member.userId}`;
   }
 
   @FieldResolver(() => [Role])

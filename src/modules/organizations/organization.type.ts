@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { DateTimeISOResolver } from "graphql-scalars";
 import { PageInfo } from "../../graphql/pagination.js";
 import { Role } from "../roles/index.js";
@@ -46,6 +46,12 @@ export class OrganizationPage {
 
 @ObjectType({ description: "A user's membership of an organization." })
 export class OrganizationMember {
+  /** Resolved by MemberResolver.id: a membership has no row id of its own (its key is the pair). */
+  @Field(() => ID, {
+    description: "`<organizationId>:<userId>`: the same in every answer, so that client caches tell memberships apart",
+  })
+  id!: string;
+
   @Field(() => UUID)
   organizationId!: string;
 

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, type KeyObject, randomUUID } from "node:crypto";
 import type { Session as SessionRecord } from "../../generated/prisma/client.js";
 import type { AuditEntry, AuditTrail } from "../../platform/audit/audit-trail.js";
 import { Prisma, type PrismaClient } from "../../platform/db/database.js";
@@ -35,9 +35,24 @@ export type RevokeReason =
 
 export interface SessionOptions {
   refreshTokenTtlSeconds: number;
-  /** How long after its rotation a refresh token may be presented again (a client's retry). */
+  /**
+   * How long after its rotation a refresh token may be presented again (two tabs, a client's retry)
+   * and still get the same successor; after it, presenting it is reuse. 0: every second presentation is.
+   */
   reuseGraceSeconds: number;
+  /**
+   * The key a refresh token's successor is derived with. The same on every instance, so that any of
+   * them can answer a repeated exchange with the successor another one issued; secret, so that an old
+   * token does not tell its descendants to whoever finds it.
+   */
+  successorKey: KeyObject;
 }
+
+/**
+ * How many rotations within the grace period a repeated exchange follows to the newest token; a longer
+ * chain (a client rotating in a loop) is refused rather than walked.
+ */
+const MAX_GRACE_HOPS = 8;
 
 const invalidRefreshToken = () => new UnauthenticatedError("Invalid or expired refresh token");
 
@@ -51,7 +66,13 @@ export interface EndOptions {
 /**
  * Sessions: one per login, carried on by rotating refresh tokens. A refresh token works once;
  * presenting one that was already rotated means it was stolen (or the client is confused), and ends
- * the whole session, so that the thief's copy and the legitimate one both stop working.
+ * the whole session, so that the thief's copy and the legitimate one both stop working. Within the
+ * grace period after its rotation, though, presenting it again is not reuse but two tabs or a retry
+ * racing: the exchange is idempotent, every one of them gets the same successor.
+ *
+ * A session's first refresh token is random; each successor is derived from its predecessor
+ * (`successorOf`), so that any instance can answer a repeated exchange with the successor already
+ * issued while only hashes are stored.
  */
 export class SessionService {
   constructor(
@@ -132,38 +153,53 @@ export class SessionService {
   }
 
   /**
-   * Exchanges a refresh token for the next one of its session.
-   * @returns the user and the new token; of two concurrent exchanges of one token, one succeeds.
+   * Exchanges a refresh token for the next one of its session. Presented again within the grace period
+   * (concurrent exchanges, over any instances), it answers the same successor, or that successor's own
+   * successor when it was rotated too: whichever token a client keeps goes on working.
+   * @returns the user and the new token.
    */
   async rotate(token: string, client: ClientInfo): Promise<{ user: UserProfile; issued: IssuedRefreshToken }> {
     if (token.length > MAX_TOKEN_LENGTH) throw invalidRefreshToken();
     // The usual case, a live token of a live session of an active user, in one statement; anything
-    // else (unknown, expired, a retry within the grace period, a reuse) is sorted out below.
+    // else (unknown, expired, presented again within the grace period, a reuse) is sorted out below.
     const rotated = await this.rotateLive(token, client);
     if (rotated) return rotated;
     const presented = await this.prisma.refreshToken.findUnique({
       where: { tokenHash: hashToken(token) },
       include: { session: true, user: { omit: USER_SECRETS } },
     });
-    const now = new Date();
-    if (!presented || presented.session.revokedAt || presented.user.status !== "active") throw invalidRefreshToken();
-    if (presented.revokedAt) {
-      const retry = await this.graceSuccessor(presented, now);
-      if (!retry) {
-        if (presented.replacedById) await this.reuseDetected(presented.userId, presented.familyId, client);
-        throw invalidRefreshToken();
-      }
-      return { user: presented.user, issued: await this.claim(retry, client) };
+    // A token that is not revoked here was not live above: it expired (every live one was rotated).
+    if (!presented?.revokedAt || presented.session.revokedAt || presented.user.status !== "active") {
+      throw invalidRefreshToken();
     }
-    if (presented.expiresAt <= now) throw invalidRefreshToken();
-    return { user: presented.user, issued: await this.claim(presented, client) };
+    // Revoked without a successor: its session ended (and the check above raced that end).
+    if (!presented.replacedById) throw invalidRefreshToken();
+    const newest = await this.graceSuccessor(token, {
+      revokedAt: presented.revokedAt,
+      replacedById: presented.replacedById,
+    });
+    if (newest === "reuse") {
+      await this.reuseDetected(presented.userId, presented.familyId, client);
+      throw invalidRefreshToken();
+    }
+    if (!newest) throw invalidRefreshToken();
+    return {
+      user: presented.user,
+      issued: {
+        sessionId: presented.familyId,
+        token: newest.token,
+        expiresAt: newest.expiresAt,
+        organizationId: presented.session.organizationId,
+      },
+    };
   }
 
   /**
    * Claims a live refresh token and issues its successor in one statement: the presented token is
    * revoked and linked to the new one, the session is touched, all or nothing. A token another request
-   * is claiming at this moment is skipped: the careful path then waits for that claim, and of two
-   * concurrent exchanges one succeeds while the other is refused, as before.
+   * is claiming at this moment is waited for: once that claim commits, PostgreSQL checks the row again
+   * (READ COMMITTED), finds it revoked and this statement claims nothing, so of concurrent exchanges
+   * exactly one writes and the others go the careful path, which answers the same successor.
    * @returns undefined when the token is not live (unknown, revoked, expired, its session ended, its
    * user disabled).
    */
@@ -171,7 +207,7 @@ export class SessionService {
     token: string,
     client: ClientInfo,
   ): Promise<{ user: UserProfile; issued: IssuedRefreshToken } | undefined> {
-    const next = randomToken();
+    const next = this.successorOf(token);
     const nextId = randomUUID();
     const expiresAt = this.refreshExpiry();
     // The application's clock, as everywhere else: the database's now() would be read in its time zone.
@@ -182,8 +218,8 @@ export class SessionService {
         JOIN "sessions" s ON s."id" = t."family_id" AND s."revoked_at" IS NULL
         JOIN "users" u ON u."id" = t."user_id" AND u."status" = 'active'
         WHERE t."token_hash" = ${hashToken(token)} AND t."revoked_at" IS NULL AND t."expires_at" > ${now}
-        -- A token being claimed right now is left to the careful path, which waits for that claim.
-        FOR UPDATE OF t SKIP LOCKED
+        -- A concurrent claim of the same token is waited for; its commit leaves this one nothing to claim.
+        FOR UPDATE OF t
       ), issued AS (
         INSERT INTO "refresh_tokens" ("id", "user_id", "token_hash", "family_id", "expires_at", "ip", "user_agent")
         SELECT ${nextId}::uuid, p."user_id", ${hashToken(next)}, p."family_id", ${expiresAt}, ${client.ip},
@@ -232,6 +268,25 @@ export class SessionService {
     });
   }
 
+  /**
+   * Ends the session a refresh token belongs to: a browser's logout with only its refresh cookie (its
+   * access token expired). Any token of the session will do, a rotated one too: presenting that to
+   * refreshToken would end the session as well. @returns false when unknown or already over.
+   */
+  async revokeByRefreshToken(token: string): Promise<boolean> {
+    if (token.length > MAX_TOKEN_LENGTH) return false;
+    const presented = await this.prisma.refreshToken.findUnique({
+      where: { tokenHash: hashToken(token) },
+      select: { familyId: true, user: { select: { id: true, email: true } } },
+    });
+    if (!presented) return false;
+    return this.revoke(presented.user.id, presented.familyId, "logout", {
+      action: "auth.logout",
+      actor: presented.user,
+      target: { type: "session", id: presented.familyId },
+    });
+  }
+
   /** Ends every session of `userId`, except `options.keep`. @returns how many ended. */
   async revokeAll(userId: string, reason: RevokeReason, options: EndOptions = {}): Promise<number> {
     const ids = await this.prisma.$transaction((tx) => this.revokeAllIn(tx, userId, reason, options));
@@ -276,28 +331,58 @@ export class SessionService {
       const changes = [{ field: "activeSessions", before: sessionIds.length, after: 0 }];
       await this.audit.record({ ...audit, changes: [...(audit.changes ?? []), ...changes] }, tx);
     }
-    await tx.session.updateMany({
-      where: { id: { in: sessionIds }, revokedAt: null },
-      data: { revokedAt: now, revokedReason: reason },
-    });
+    // Tokens before sessions, in the order a refresh locks them (its token, then its session): the
+    // other order lets a logout racing a refresh deadlock, and PostgreSQL abort one of them.
     await tx.refreshToken.updateMany({
       where: { familyId: { in: sessionIds }, revokedAt: null },
       data: { revokedAt: now },
+    });
+    await tx.session.updateMany({
+      where: { id: { in: sessionIds }, revokedAt: null },
+      data: { revokedAt: now, revokedReason: reason },
     });
     await this.revocations.announce(tx, SESSION, sessionIds);
     return sessionIds;
   }
 
   /**
-   * With a grace period, the token rotated just before may be presented again for a short while:
-   * the session then goes on from its successor, if that is still the newest token.
+   * The newest token of a rotated token's line, when every rotation on the way was made within the
+   * grace period: computed again from the presented token, read, not written.
+   * @returns "reuse" when a rotation on the way is older than the grace period (always, without one);
+   * undefined when the line ends in a token that no longer works, or one that was not derived (issued
+   * before successors were, or with another key).
    */
-  private async graceSuccessor(presented: { revokedAt: Date | null; replacedById: string | null }, now: Date) {
+  private async graceSuccessor(
+    token: string,
+    presented: { revokedAt: Date; replacedById: string },
+  ): Promise<{ token: string; expiresAt: Date } | "reuse" | undefined> {
     const graceMs = this.options.reuseGraceSeconds * 1000;
-    if (graceMs <= 0 || !presented.replacedById || !presented.revokedAt) return undefined;
-    if (now.getTime() - presented.revokedAt.getTime() > graceMs) return undefined;
-    const successor = await this.prisma.refreshToken.findUnique({ where: { id: presented.replacedById } });
-    return successor && !successor.revokedAt && successor.expiresAt > now ? successor : undefined;
+    const now = Date.now();
+    let link: { revokedAt: Date; replacedById: string } = presented;
+    let plaintext = token;
+    for (let hop = 0; hop < MAX_GRACE_HOPS; hop++) {
+      if (graceMs <= 0 || now - link.revokedAt.getTime() > graceMs) return "reuse";
+      plaintext = this.successorOf(plaintext);
+      const next = await this.prisma.refreshToken.findUnique({
+        where: { tokenHash: hashToken(plaintext) },
+        select: { id: true, revokedAt: true, replacedById: true, expiresAt: true },
+      });
+      if (next?.id !== link.replacedById) return undefined;
+      if (!next.revokedAt)
+        return next.expiresAt.getTime() > now ? { token: plaintext, expiresAt: next.expiresAt } : undefined;
+      // Revoked without a successor: the session ended.
+      if (!next.replacedById) return undefined;
+      link = { revokedAt: next.revokedAt, replacedById: next.replacedById };
+    }
+    return undefined;
+  }
+
+  /**
+   * The successor of a refresh token: an HMAC of it, as long as a random token and of the same
+   * alphabet. Whoever presents a token gets its successor from any instance; nobody else can compute it.
+   */
+  private successorOf(token: string): string {
+    return createHmac("sha256", this.options.successorKey).update(token).digest("base64url");
   }
 
   private async reuseDetected(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
@@ -314,51 +399,6 @@ export class SessionService {
       sessionId,
       ip: client.ip,
     });
-  }
-
-  private async claim(
-    current: { id: string; userId: string; familyId: string },
-    client: ClientInfo,
-  ): Promise<IssuedRefreshToken> {
-    const now = new Date();
-    const expiresAt = this.refreshExpiry();
-    return this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.refreshToken.updateMany({
-        where: { id: current.id, revokedAt: null },
-        data: { revokedAt: now },
-      });
-      if (claimed.count !== 1) throw invalidRefreshToken();
-      const issued = await this.issue(tx, current.userId, current.familyId, client, expiresAt);
-      await tx.refreshToken.update({ where: { id: current.id }, data: { replacedById: issued.tokenId } });
-      const session = await tx.session.update({
-        where: { id: current.familyId },
-        data: { lastUsedAt: now, expiresAt, ip: client.ip, userAgent: client.userAgent },
-        select: { organizationId: true },
-      });
-      return { ...issued, organizationId: session.organizationId };
-    });
-  }
-
-  private async issue(
-    tx: Prisma.TransactionClient,
-    userId: string,
-    sessionId: string,
-    client: ClientInfo,
-    expiresAt: Date,
-  ): Promise<Omit<IssuedRefreshToken, "organizationId"> & { tokenId: string }> {
-    const token = randomToken();
-    const { id } = await tx.refreshToken.create({
-      data: {
-        userId,
-        familyId: sessionId,
-        tokenHash: hashToken(token),
-        expiresAt,
-        ip: client.ip,
-        userAgent: client.userAgent,
-      },
-      select: { id: true },
-    });
-    return { sessionId, token, expiresAt, tokenId: id };
   }
 
   private refreshExpiry(): Date {

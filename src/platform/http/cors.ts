@@ -45,19 +45,26 @@ export async function registerCors(app: FastifyInstance, allowedOrigins: readonl
   await app.register(cors, corsOptions(allowedOrigins));
 }
 
-/**
- * Whether a WebSocket upgrade's `Origin` may open a connection: absent (not a browser), Kafkey's own
- * (the request's Host, or the public URL's origin), or allowed.
- */
-export function upgradeOriginAllowed(
-  origin: string | undefined,
-  host: string | undefined,
-  ownOrigin: string | undefined,
-  allowedOrigins: readonly string[],
-): boolean {
-  if (origin === undefined) return true;
-  if (origin === ownOrigin || allowedOrigins.includes(origin)) return true;
+/** Which browser origins are Kafkey's own or allowed to call it. */
+export interface OriginPolicy {
+  /** Kafkey's own origin from KAFKEY_PUBLIC_URL, when set (the request's Host counts as own too). */
+  ownOrigin: string | undefined;
+  /** KAFKEY_CORS_ORIGINS. */
+  allowedOrigins: readonly string[];
+}
+
+/** Whether `origin` is Kafkey's own (the public URL's, or the request's Host) or allowed. */
+export function isTrustedOrigin(origin: string, host: string | undefined, policy: OriginPolicy): boolean {
+  if (origin === policy.ownOrigin || policy.allowedOrigins.includes(origin)) return true;
   if (!URL.canParse(origin) || host === undefined) return false;
   const url = new URL(origin);
   return ["http:", "https:"].includes(url.protocol) && url.host === host.toLowerCase();
+}
+
+/**
+ * Whether a WebSocket upgrade's `Origin` may open a connection: absent (not a browser; it proves
+ * itself by its token, never by a cookie), Kafkey's own, or allowed.
+ */
+export function upgradeOriginAllowed(origin: string | undefined, host: string | undefined, policy: OriginPolicy) {
+  return origin === undefined || isTrustedOrigin(origin, host, policy);
 }
