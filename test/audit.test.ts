@@ -10,7 +10,7 @@ import { codeOf, PASSWORD, readJson, startServer, type SignedIn, type TestServer
 const AUDIT_EVENTS = `query($filter: AuditEventFilter, $first: Int, $after: String) {
   auditEvents(filter: $filter, first: $first, after: $after) {
     edges { cursor node { id at action outcome requestId organizationId
-      actor { id email ip userAgent } target { type id } changes { field before after } } }
+      actor { userId email ip userAgent } target { type id } changes { field before after } } }
     pageInfo { endCursor hasNextPage }
   }
 }`;
@@ -69,7 +69,7 @@ describe("the audit trail", () => {
       outcome: "SUCCESS",
       requestId,
       organizationId: null,
-      actor: { id: admin.id, email: admin.email, ip: "127.0.0.1", userAgent: "audit-test/1.0" },
+      actor: { userId: admin.id, email: admin.email, ip: "127.0.0.1", userAgent: "audit-test/1.0" },
       target: { type: "user", id: user.id },
       changes: [{ field: "roles", before: ["user"], after: ["editor", "user"] }],
     });
@@ -125,7 +125,7 @@ describe("the audit trail", () => {
       const wrong = `mutation($e: String!) { login(email: $e, password: "wrong password!") { accessToken } }`;
       await locking.gql(wrong, { e: "nobody@example.com" });
       const [unknown] = await eventsOf({ action: "auth.login_failed" }, 1, locking, accessToken);
-      expect(unknown).toMatchObject({ outcome: "FAILURE", actor: { id: null, email: "nobody@example.com" } });
+      expect(unknown).toMatchObject({ outcome: "FAILURE", actor: { userId: null, email: "nobody@example.com" } });
       // A password typed into the email field is not an address: it is not recorded.
       await locking.gql(wrong, { e: "my secret passphrase" });
       const [typo] = await eventsOf({ action: "auth.login_failed" }, 2, locking, accessToken);

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
+import Negotiator from "negotiator";
 import { ErrorCode } from "../kernel/errors.js";
 
 const GRAPHQL_RESPONSE_JSON = "application/graphql-response+json";
@@ -17,54 +18,15 @@ const DOCUMENT_ERRORS = new Set<string>([
   ErrorCode.BAD_USER_INPUT,
 ]);
 
-interface MediaRange {
-  type: string;
-  subtype: string;
-  q: number;
-  order: number;
-}
-
-function mediaRanges(accept: string): MediaRange[] {
-  return accept.split(",").flatMap((part, order) => {
-    const [essence = "", ...parameters] = part.split(";").map((p) => p.trim().toLowerCase());
-    const [type, subtype] = essence.split("/");
-    if (!type || !subtype) return [];
-    const q = parameters.find((p) => p.startsWith("q="));
-    return [{ type, subtype, q: q ? Number(q.slice(2)) || 0 : 1, order }];
-  });
-}
-
-/** How much `ranges` want `mediaType`: the most specific range that matches it decides (RFC 9110 §12.5.1). */
-function preference(mediaType: string, ranges: MediaRange[]): { q: number; specificity: number; order: number } {
-  const [type, subtype] = mediaType.split("/");
-  let best = { q: 0, specificity: -1, order: Infinity };
-  for (const range of ranges) {
-    if (range.type !== "*" && range.type !== type) continue;
-    if (range.subtype !== "*" && range.subtype !== subtype) continue;
-    const specificity = (range.type === type ? 2 : 0) + (range.subtype === subtype ? 1 : 0);
-    if (specificity > best.specificity) best = { q: range.q, specificity, order: range.order };
-  }
-  return best;
-}
-
 /**
  * Whether Apollo answers this `Accept` header with `application/graphql-response+json` rather than
- * `application/json`, negotiated as Apollo does (negotiator: higher q, then the more specific range,
- * then the one named first; a tie goes to `application/json`). No header, or a wildcard (Apollo
- * Client 3, plain `fetch`), is `application/json`.
+ * `application/json`: negotiated with the library Apollo itself negotiates with, over the same two
+ * types. No header, or a wildcard (Apollo Client 3, plain `fetch`), is `application/json`.
  */
 export function prefersGraphQLResponseJson(accept: string | undefined): boolean {
   if (!accept) return false;
-  const ranges = mediaRanges(accept);
-  const modern = preference(GRAPHQL_RESPONSE_JSON, ranges);
-  const legacy = preference(JSON_TYPE, ranges);
-  if (modern.q <= 0) return false;
-  if (legacy.q <= 0) return true;
   return (
-    modern.q > legacy.q ||
-    (modern.q === legacy.q &&
-      (modern.specificity > legacy.specificity ||
-        (modern.specificity === legacy.specificity && modern.order < legacy.order)))
+    new Negotiator({ headers: { accept } }).mediaType([JSON_TYPE, GRAPHQL_RESPONSE_JSON]) === GRAPHQL_RESPONSE_JSON
   );
 }
 

@@ -12,7 +12,9 @@ registerEnumType(AuditOutcome, { name: "AuditOutcome" });
 
 @ObjectType({ description: "Who did it, from where. No id for someone not signed in, such as a failed login." })
 export class AuditActor {
-  @Field(() => UUID, { nullable: true })
+  // Not `id`: a client cache would take the user's id for this object's and merge every event's actor
+  // (each with its own ip and userAgent) into one.
+  @Field(() => UUID, { name: "userId", nullable: true, description: "The user who acted." })
   id!: string | null;
 
   @Field(() => String, { nullable: true })
