@@ -4,8 +4,10 @@ import type { NonEmptyArray } from "type-graphql";
 import { Instances } from "./graphql/container.js";
 import type { FieldRateLimiter } from "./graphql/rate-limit.js";
 import { declaredRules, mergeRules } from "./graphql/shield.js";
+import { ApiKeyResolver, apiKeyRules, withSessionOnly } from "./modules/api-keys/index.js";
 import { AuditResolver, auditRules } from "./modules/audit/index.js";
 import { AuthResolver, authRules } from "./modules/auth/index.js";
+import { KeyResolver, keyRules } from "./modules/keys/index.js";
 import { MfaResolver, mfaRules } from "./modules/mfa/index.js";
 import { NotificationResolver, notificationRules } from "./modules/notifications/index.js";
 import { OAuthResolver, oauthRules } from "./modules/oauth/index.js";
@@ -45,32 +47,40 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   MemberResolver,
   OrganizationRoleResolver,
   NotificationResolver,
+  KeyResolver,
+  ApiKeyResolver,
 ];
 
 /**
  * Every field's rule of `schema` (built from RESOLVERS): the one permission a field declares on itself
  * (@Needs, @NeedsInOrganization), or its composed rule in its module's `*.rules.ts`, never both. A
  * field without one is denied. Credential mutations also need recent re-authentication (the list in
- * src/modules/reauth).
+ * src/modules/reauth); what needs a session (every mutation without a declared permission) refuses API keys
+ * (src/modules/api-keys).
  */
 export function rulesFor(schema: GraphQLSchema): IRules {
-  return withReauthentication(
-    mergeRules(
-      declaredRules(schema, declaredPermissionRules),
-      authRules,
-      userRules,
-      roleRules,
-      permissionRules,
-      accessRules,
-      sessionRules,
-      mfaRules,
-      auditRules,
-      oauthRules,
-      organizationRules,
-      notificationRules,
-      reauthRules,
-      { PageInfo: { "*": allow } },
+  return withSessionOnly(
+    withReauthentication(
+      mergeRules(
+        declaredRules(schema, declaredPermissionRules),
+        authRules,
+        userRules,
+        roleRules,
+        permissionRules,
+        accessRules,
+        sessionRules,
+        mfaRules,
+        auditRules,
+        oauthRules,
+        organizationRules,
+        notificationRules,
+        keyRules,
+        reauthRules,
+        apiKeyRules,
+        { PageInfo: { "*": allow } },
+      ),
     ),
+    schema,
   );
 }
 
@@ -92,6 +102,8 @@ export function resolverInstances(services: Services, limiter: FieldRateLimiter)
     new MemberResolver(s.members, s.roleLoaders),
     new OrganizationRoleResolver(s.roles),
     new NotificationResolver(s.notifications),
+    new KeyResolver(s.signingKeys),
+    new ApiKeyResolver(s.apiKeys),
     s.reauth,
     s.notifications,
     limiter,

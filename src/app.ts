@@ -12,6 +12,7 @@ import type { Config } from "./config.js";
 import { armor } from "./graphql/armor.js";
 import { contextFactory, type Context, requestInfo } from "./graphql/context.js";
 import { formatErrorWith } from "./graphql/format-error.js";
+import { forwardedIdentity } from "./graphql/forwarded-identity.js";
 import { httpStatusPlugin } from "./graphql/http-status.js";
 import { landingPageWithExplorer } from "./graphql/landing-page.js";
 import { checkInputs } from "./graphql/input-check.js";
@@ -22,8 +23,10 @@ import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
 import { AccessTokens, type CreatedAdmin, ensureFirstAdmin } from "./modules/auth/index.js";
+import { registerWellKnownRoutes, SigningKeys } from "./modules/keys/index.js";
 import { NotificationService } from "./modules/notifications/index.js";
 import { registerOAuthRoutes } from "./modules/oauth/index.js";
+import { registerVerifyRoutes } from "./modules/gateway/index.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
 import { AuditDispatcher } from "./platform/audit/dispatcher.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
@@ -175,8 +178,6 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
     const applied = await migrate(db);
     if (applied.length > 0) log.info("migrations applied", { migrations: applied, database: db.kind });
   }
-  const secret = config.jwt.secret ?? loadOrCreateSecret(config.dataDir, "jwt-secret").secret;
-  const tokens = new AccessTokens(secret, config.jwt);
   // A missed revocation notice (a listening connection cut without a reset) lives at most 10 s.
   const revocations = life.opened(
     "revocations",
@@ -210,11 +211,29 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
   metrics.observeAuditBacklog(() => auditDispatcher.backlog());
   const audit = new AuditTrail(db.prisma, () => auditDispatcher.nudge());
   const scoped = new ScopedClients(db.prisma);
+  const signingKeys = life.opened(
+    "signing keys",
+    new SigningKeys(
+      db.prisma,
+      box,
+      revocations,
+      audit,
+      { ...config.signingKeys, accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds },
+      log,
+    ),
+    (keys) => keys.close(),
+  );
+  // Every instance signs with the same keys: the first start makes one, under a lock.
+  await signingKeys.start();
+  // With a public URL, the issuer is that URL, as the discovery documents say (RFC 8414, RFC 9068).
+  const issuer = config.oauth.publicUrl ?? config.jwt.issuer;
+  const tokens = new AccessTokens(signingKeys, { ...config.jwt, issuer });
   const services = buildServices({
     config,
     db,
     kv,
     tokens,
+    signingKeys,
     revocations,
     mailer,
     box,
@@ -276,6 +295,7 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
     identification: {
       isLive: (sessionId, userId) => services.sessions.isLive(sessionId, userId),
       principal: (userId, organizationId) => services.access.principal(userId, organizationId),
+      apiKey: (secret, organizationId) => services.apiKeys.identify(secret, organizationId),
     },
     scoped,
     container: resolverInstances(services, new FieldRateLimiter(kv, config.authRateLimit)),
@@ -289,6 +309,12 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
     }),
   });
   registerOAuthRoutes(http, services.oauth, publicUrl);
+  registerWellKnownRoutes(http, signingKeys, issuer, publicUrl);
+  await registerVerifyRoutes(http, {
+    identify: forwardedIdentity(contextFor, publicUrl, cookies),
+    permissionsOf: (principal) => services.access.effectivePermissions(principal),
+    ...config.verify,
+  });
   // The offline explorer is development's: production answers 404 there.
   if (!production) registerExplorer(http);
   const checks: HealthCheck[] = [

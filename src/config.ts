@@ -48,6 +48,10 @@ export const CONFIG_GROUPS = {
   },
   errors: { title: "Error tracking" },
   tracing: { title: "Tracing" },
+  gateway: {
+    title: "Forward auth (`/auth/verify`)",
+    note: "For apps behind a reverse proxy that asks Kafkey about each request (nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`, Envoy): docs/gateway.md.",
+  },
   oauth: {
     title: "Social sign-in (Google, GitHub)",
     note: "A provider is on when its client id and secret are set; its endpoints default to the real provider's.",
@@ -256,6 +260,55 @@ function redisTopology(
   return undefined;
 }
 
+/** One entry of `KAFKEY_VERIFY_ROUTES`: what a forwarded request to a matching path must hold. */
+export interface VerifyRoute {
+  /** The methods it applies to, upper case; empty: every method. */
+  methods: readonly string[];
+  /**
+   * The path, lower case and without trailing slashes (`/` alone stays; `/*` is ""): matching errs on
+   * the side of requiring (docs/gateway.md).
+   */
+  path: string;
+  /** Whether it was written `/path/*`: the path itself and everything under it. */
+  prefix: boolean;
+  /** Every one of them is required. */
+  permissions: readonly string[];
+}
+
+/** A permission a forwarded request may be asked to hold: a concrete key, no wildcard. */
+export const REQUIRED_PERMISSION = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+
+const ROUTE_ENTRY = /^(?:([A-Za-z]+(?:\|[A-Za-z]+)*)\s+)?(\/[^\s=]*)\s*=\s*([^=]+)$/;
+
+/** `[METHOD[|METHOD…] ]/path[/*]=permission[,permission…]` entries, separated by `;` or new lines. */
+const verifyRoutes = () =>
+  z.string().transform((raw, ctx): VerifyRoute[] => {
+    const routes: VerifyRoute[] = [];
+    for (const entry of raw.split(/[;\n]/).map((part) => part.trim())) {
+      if (!entry) continue;
+      const match = ROUTE_ENTRY.exec(entry);
+      const permissions = match?.[3]!.split(",").map((key) => key.trim()) ?? [];
+      if (!match || permissions.some((key) => !REQUIRED_PERMISSION.test(key))) {
+        ctx.addIssue(`holds "${entry}", which is not [METHOD[|METHOD] ]/path[/*]=permission[,permission]`);
+        return z.NEVER;
+      }
+      const prefix = match[2]!.endsWith("/*");
+      // Without its trailing slashes, as forwarded paths are compared: `/*` is then "", under which every path lies.
+      const path = (prefix ? match[2]!.slice(0, -2) : match[2]!).toLowerCase().replace(/\/+$/, "");
+      routes.push({
+        methods: match[1] ? match[1].toUpperCase().split("|") : [],
+        path: prefix || path ? path : "/",
+        prefix,
+        permissions,
+      });
+    }
+    return routes;
+  });
+
+/** The identity headers `/auth/verify` may add to the three it always sends. */
+export const VERIFY_HEADERS = ["email", "roles"] as const;
+export type VerifyHeader = (typeof VERIFY_HEADERS)[number];
+
 // ---- the schema ----------------------------------------------------------------------------------
 
 /** Every variable, where its value goes in `Config`. */
@@ -264,7 +317,7 @@ const SCHEMA = {
     group: "server",
     default: "development",
     description:
-      "`development`, `production` or `test`. Production turns Sandbox and introspection off and requires `KAFKEY_JWT_SECRET` and `KAFKEY_ENCRYPTION_KEY`.",
+      "`development`, `production` or `test`. Production turns Sandbox and introspection off and requires `KAFKEY_ENCRYPTION_KEY`.",
     note: "The Docker image sets production.",
     parse: oneOf(["development", "production", "test"]),
   }),
@@ -316,6 +369,24 @@ const SCHEMA = {
       "How long a request may take. Past it, or once its client has gone, it sends no more database statements and answers `SERVICE_UNAVAILABLE`: work nobody waits for stops rather than commits unseen.",
     parse: wholeNumber(100, 600_000),
   }),
+  verify: {
+    routes: variable("KAFKEY_VERIFY_ROUTES", {
+      group: "gateway",
+      default: "",
+      example: "/admin/*=users.read; POST|DELETE /reports/*=reports.write",
+      description:
+        "Permissions `/auth/verify` requires by the forwarded request's path (and method): `[METHOD[|METHOD] ]/path[/*]=permission[,permission]`, entries separated by `;`. Every matching entry's permissions are required, with those of `?permission=`; a missing one answers 403.",
+      parse: verifyRoutes(),
+    }),
+    headers: variable("KAFKEY_VERIFY_HEADERS", {
+      group: "gateway",
+      default: "",
+      example: "email,roles",
+      description:
+        "Identity headers `/auth/verify` adds on 200 to `X-Kafkey-User-Id`, `X-Kafkey-Organization-Id` and `X-Kafkey-Permissions`: `email` (`X-Kafkey-Email`), `roles` (`X-Kafkey-Roles`, the platform roles).",
+      parse: list().pipe(z.array(oneOf(VERIFY_HEADERS), { error: `must list some of ${VERIFY_HEADERS.join(", ")}` })),
+    }),
+  },
   websocket: {
     maxPayloadBytes: variable("KAFKEY_WS_MAX_PAYLOAD_BYTES", {
       group: "websocket",
@@ -402,19 +473,11 @@ const SCHEMA = {
     }),
   },
   jwt: {
-    secret: variable("KAFKEY_JWT_SECRET", {
-      group: "required",
-      unset: "generated in dev",
-      placeholder: "CHANGE-ME",
-      description:
-        "HS256 key of access tokens, at least 32 bytes (`openssl rand -base64 48`). Changing it makes every access token invalid (docs/operations.md).",
-      note: "Generate one with\n  openssl rand -base64 48\nand paste it after the `=`.",
-      parse: text().refine((secret) => Buffer.byteLength(secret) >= 32, "must be at least 32 bytes long"),
-    }),
     issuer: variable("KAFKEY_JWT_ISSUER", {
       group: "tokens",
       default: "kafkey",
-      description: "`iss` of access tokens.",
+      description:
+        "`iss` of access tokens when `KAFKEY_PUBLIC_URL` is unset; with it set, the issuer is that URL (as the discovery documents say).",
       parse: text(),
     }),
     audience: variable("KAFKEY_JWT_AUDIENCE", {
@@ -428,6 +491,22 @@ const SCHEMA = {
       default: "900",
       description: "Access token lifetime, in seconds (15 minutes).",
       parse: wholeNumber(10, 86_400),
+    }),
+  },
+  signingKeys: {
+    rotationDays: variable("KAFKEY_SIGNING_KEY_ROTATION_DAYS", {
+      group: "tokens",
+      default: "30",
+      description:
+        "Days a signing key of access tokens signs before the next one takes over (automatic rotation; `rotateSigningKey` rotates on demand).",
+      parse: wholeNumber(1, 3650),
+    }),
+    publishLeadSeconds: variable("KAFKEY_SIGNING_KEY_PUBLISH_LEAD_SECONDS", {
+      group: "tokens",
+      default: "600",
+      description:
+        "How long a new signing key is published in the JWKS before it signs, so that verifiers' caches hold it first; the JWKS's `max-age` is half of it.",
+      parse: wholeNumber(2, 86_400),
     }),
   },
   refreshTokenTtlSeconds: variable("KAFKEY_REFRESH_TOKEN_TTL_SECONDS", {
@@ -549,6 +628,27 @@ const SCHEMA = {
       "How long after its exchange a refresh token may be presented again (two tabs, a client's retry) and get the same successor instead of counting as reuse, in seconds. 0: every second presentation is reuse and ends the session.",
     parse: wholeNumber(0, 300),
   }),
+  apiKeys: {
+    rateLimitMax: variable("KAFKEY_API_KEY_RATE_LIMIT_MAX", {
+      group: "tokens",
+      default: "600",
+      description:
+        "Requests one API key may make per window, counted over every instance; past it, RATE_LIMITED. Each GraphQL request counts once.",
+      parse: wholeNumber(1),
+    }),
+    rateLimitWindowSeconds: variable("KAFKEY_API_KEY_RATE_LIMIT_WINDOW_SECONDS", {
+      group: "tokens",
+      default: "60",
+      description: "That window, in seconds.",
+      parse: wholeNumber(1),
+    }),
+    maxLifetimeDays: variable("KAFKEY_API_KEY_MAX_LIFETIME_DAYS", {
+      group: "tokens",
+      default: "365",
+      description: "The furthest ahead an API key's `expiresAt` may be, in days: every key expires.",
+      parse: wholeNumber(1, 3650),
+    }),
+  },
   lockout: {
     threshold: variable("KAFKEY_LOCKOUT_THRESHOLD", {
       group: "lockout",
@@ -912,10 +1012,6 @@ export type OAuthProviderConfig = Pick<
  * Defaults and single variables are the entries' business.
  */
 const CHECKS: ((config: Config) => string | undefined)[] = [
-  (c) =>
-    c.env === "production" && c.jwt.secret === undefined
-      ? "KAFKEY_JWT_SECRET is required when NODE_ENV=production"
-      : undefined,
   (c) =>
     (c.admin.email === undefined) !== (c.admin.password === undefined)
       ? "KAFKEY_ADMIN_EMAIL and KAFKEY_ADMIN_PASSWORD must be set together"

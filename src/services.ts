@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Config } from "./config.js";
+import { ApiKeyService } from "./modules/api-keys/index.js";
 import { AuditService } from "./modules/audit/index.js";
 import {
   type AccessTokens,
@@ -9,6 +10,7 @@ import {
   OneTimeTokens,
   Passwords,
 } from "./modules/auth/index.js";
+import type { SigningKeys } from "./modules/keys/index.js";
 import { MfaService } from "./modules/mfa/index.js";
 import { type NotificationService } from "./modules/notifications/index.js";
 import { configuredProviders, OAuthService } from "./modules/oauth/index.js";
@@ -51,6 +53,10 @@ export interface Services {
   organizations: OrganizationService;
   members: MemberService;
   notifications: NotificationService;
+  /** The signing keys of access tokens (rotation). */
+  signingKeys: SigningKeys;
+  /** API keys (personal access tokens). */
+  apiKeys: ApiKeyService;
 }
 
 /** The technical parts the services are built from (app.ts opens them). */
@@ -59,6 +65,7 @@ export interface Parts {
   db: Database;
   kv: KeyValueStore;
   tokens: AccessTokens;
+  signingKeys: SigningKeys;
   revocations: Revocations;
   mailer: Mailer;
   box: SecretBox;
@@ -162,7 +169,9 @@ export function buildServices(parts: Parts): Services {
     }),
     members,
     notifications: parts.notifications,
+    signingKeys: parts.signingKeys,
     permissions: new PermissionService(prisma, access, audit),
+    apiKeys: new ApiKeyService({ prisma, kv, access, revocations, audit, options: config.apiKeys, log }),
   };
 }
 

@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHARED_CONFLICTS } from "../src/kernel/errors.js";
-import { codeOf, PASSWORD, startServer, TEST_JWT_SECRET, type TestServer } from "./support/server.js";
+import { codeOf, PASSWORD, startServer, type TestServer } from "./support/server.js";
+import { type ServerSigner, serverSigner } from "./support/tokens.js";
 
 const SIGN_UP = `mutation($input: SignUpInput!) {
   signUp(input: $input) { accessToken refreshToken accessTokenExpiresAt user { id email displayName roles { name } } }
@@ -143,10 +145,12 @@ describe("refreshToken", () => {
 });
 
 describe("access tokens", () => {
-  const sign = (claims: object, options: jwt.SignOptions = {}, secret = TEST_JWT_SECRET) =>
-    jwt.sign(claims, secret, {
-      algorithm: "HS256",
-      header: { alg: "HS256", typ: "at+jwt" },
+  let signer: ServerSigner;
+  beforeAll(async () => {
+    signer = await serverSigner(server);
+  });
+  const sign = (claims: object, options: jwt.SignOptions = {}) =>
+    signer(claims, {
       issuer: "kafkey",
       audience: "kafkey",
       expiresIn: 300,
@@ -154,13 +158,13 @@ describe("access tokens", () => {
       ...options,
     });
 
-  it("carries iss, aud, sub, jti, iat, exp and typ at+jwt", async () => {
+  it("carries iss, aud, sub, client_id, jti, iat, exp, and alg ES256 with its kid and typ at+jwt", async () => {
     const user = await server.signUp("claims");
     const { header, payload } = jwt.decode(user.accessToken, { complete: true }) as jwt.Jwt & {
       payload: jwt.JwtPayload;
     };
-    expect(header).toMatchObject({ alg: "HS256", typ: "at+jwt" });
-    expect(payload).toMatchObject({ iss: "kafkey", aud: "kafkey", sub: user.id });
+    expect(header).toEqual({ alg: "ES256", typ: "at+jwt", kid: signer.kid });
+    expect(payload).toMatchObject({ iss: "kafkey", aud: "kafkey", sub: user.id, client_id: "kafkey" });
     expect(payload.exp! - payload.iat!).toBe(900);
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -204,21 +208,42 @@ describe("access tokens", () => {
         }),
     ],
     [
-      "another secret",
-      (id: string) => sign({ sid: crypto.randomUUID() }, { subject: id }, "another-secret-that-is-32-bytes-long!!"),
-    ],
-    ["a wrong issuer", (id: string) => sign({ sid: crypto.randomUUID() }, { subject: id, issuer: "someone-else" })],
-    ["a wrong audience", (id: string) => sign({ sid: crypto.randomUUID() }, { subject: id, audience: "another-api" })],
-    [
-      "another token type",
+      "another key under the server key's kid",
       (id: string) =>
-        jwt.sign({ sid: crypto.randomUUID() }, TEST_JWT_SECRET, {
+        jwt.sign({ sid: crypto.randomUUID() }, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey, {
+          algorithm: "ES256",
+          header: { alg: "ES256", typ: "at+jwt", kid: signer.kid },
           subject: id,
           issuer: "kafkey",
           audience: "kafkey",
           jwtid: crypto.randomUUID(),
           expiresIn: 60,
         }),
+    ],
+    [
+      "an unknown kid",
+      (id: string) =>
+        sign(
+          { sid: crypto.randomUUID() },
+          { subject: id, header: { alg: "ES256", typ: "at+jwt", kid: "no-such-key" } },
+        ),
+    ],
+    ["a wrong issuer", (id: string) => sign({ sid: crypto.randomUUID() }, { subject: id, issuer: "someone-else" })],
+    ["a wrong audience", (id: string) => sign({ sid: crypto.randomUUID() }, { subject: id, audience: "another-api" })],
+    [
+      "another token type",
+      (id: string) =>
+        sign(
+          { sid: crypto.randomUUID() },
+          {
+            header: { alg: "ES256", kid: signer.kid },
+            subject: id,
+            issuer: "kafkey",
+            audience: "kafkey",
+            jwtid: crypto.randomUUID(),
+            expiresIn: 60,
+          },
+        ),
     ],
     ["a garbage header", () => "not.a.jwt"],
     [

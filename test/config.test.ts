@@ -14,11 +14,9 @@ describe("configuration", () => {
   });
 
   it.each([
-    [{ NODE_ENV: "production" }, "KAFKEY_JWT_SECRET"],
-    [{ NODE_ENV: "production", KAFKEY_JWT_SECRET: "s".repeat(32) }, "KAFKEY_ENCRYPTION_KEY"],
+    [{ NODE_ENV: "production" }, "KAFKEY_ENCRYPTION_KEY"],
     [{ KAFKEY_ENCRYPTION_KEY: "c2hvcnQ=" }, "KAFKEY_ENCRYPTION_KEY"],
     [{ SMTP_URL: "http://mail" }, "SMTP_URL"],
-    [{ KAFKEY_JWT_SECRET: "too-short" }, "KAFKEY_JWT_SECRET"],
     [{ PORT: "eighty" }, "PORT"],
     [{ DATABASE_POOL_SIZE: "0" }, "DATABASE_POOL_SIZE"],
     [{ KAFKEY_MIGRATE_ON_START: "maybe" }, "KAFKEY_MIGRATE_ON_START"],
@@ -77,10 +75,9 @@ describe("configuration", () => {
     ).toBe(2);
   });
 
-  it("starts in production with a long enough secret", () => {
+  it("starts in production with an encryption key", () => {
     const config = loadConfig({
       NODE_ENV: "production",
-      KAFKEY_JWT_SECRET: "s".repeat(32),
       KAFKEY_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),
     });
     expect(config.env).toBe("production");
@@ -174,10 +171,10 @@ describe("configuration schema", () => {
         .filter((match) => match !== null)
         .map((match) => [match[1]!, match[2]!]),
     );
-    expect(placeholders).toEqual({ KAFKEY_JWT_SECRET: "CHANGE-ME", KAFKEY_ENCRYPTION_KEY: "CHANGE-ME" });
+    expect(placeholders).toEqual({ KAFKEY_ENCRYPTION_KEY: "CHANGE-ME" });
     for (const env of [{}, { NODE_ENV: "production" }]) {
       expect(() => loadConfig({ ...env, ...placeholders })).toThrow(ConfigError);
-      expect(() => loadConfig({ ...env, ...placeholders })).toThrow(/KAFKEY_JWT_SECRET.*KAFKEY_ENCRYPTION_KEY/);
+      expect(() => loadConfig({ ...env, ...placeholders })).toThrow(/KAFKEY_ENCRYPTION_KEY/);
     }
   });
 

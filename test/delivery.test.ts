@@ -168,12 +168,12 @@ describe(".env.example", () => {
     expect(names).toEqual([...new Set(names)]);
   });
 
-  it("carries a placeholder JWT secret that Kafkey refuses, with how to make a real one", () => {
+  it("carries a placeholder encryption key that Kafkey refuses, with how to make a real one", () => {
     const text = read(".env.example");
-    const line = /^KAFKEY_JWT_SECRET=(.*)$/m.exec(text);
+    const line = /^KAFKEY_ENCRYPTION_KEY=(.*)$/m.exec(text);
     expect(line).not.toBeNull();
-    expect(Buffer.byteLength(line![1]!)).toBeLessThan(32);
-    expect(text).toContain("openssl rand -base64 48");
+    expect(Buffer.from(line![1]!, "base64").length).not.toBe(32);
+    expect(text).toContain("openssl rand -base64 32");
   });
 
   it("agrees with README.md's configuration table", () => {

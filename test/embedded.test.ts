@@ -89,7 +89,7 @@ describe("a bare start with no database and no admin configured", () => {
     return (await response.json()) as { data?: { login: { accessToken: string } }; errors?: unknown[] };
   }
 
-  it("persists a database and a JWT secret under the data dir and creates one admin with a generated password", async () => {
+  it("persists a database and the encryption key (which seals the signing keys) under the data dir and creates one admin with a generated password", async () => {
     const first = await createApp(config, { log: createLogger("silent") });
     const created = first.createdAdmin!;
     expect(created.email).toBe("admin@kafkey.local");
@@ -98,8 +98,8 @@ describe("a bare start with no database and no admin configured", () => {
     const session = await login(url, created.email, created.generatedPassword!);
     expect(session.data!.login.accessToken).toBeTruthy();
     await first.close();
-    expect(fs.existsSync(path.join(dataDir, "jwt-secret"))).toBe(true);
-    expect(fs.statSync(path.join(dataDir, "jwt-secret")).mode & 0o077).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, "encryption-key"))).toBe(true);
+    expect(fs.statSync(path.join(dataDir, "encryption-key")).mode & 0o077).toBe(0);
 
     const second = await createApp(config, { log: createLogger("silent") });
     try {

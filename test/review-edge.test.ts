@@ -6,7 +6,8 @@ import jwt from "jsonwebtoken";
 import { createClient } from "graphql-ws";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, codeOf, readJson, startServer, TEST_JWT_SECRET, type TestServer } from "./support/server.js";
+import { ADMIN, codeOf, readJson, startServer, type TestServer } from "./support/server.js";
+import { type ServerSigner, serverSigner } from "./support/tokens.js";
 import { until } from "./support/until.js";
 
 let server: TestServer;
@@ -320,13 +321,14 @@ describe("x-request-id", () => {
 });
 
 describe("access token claims", () => {
-  /** A token like `real`, with claims changed, signed with the test secret. */
+  let sign: ServerSigner;
+  beforeAll(async () => {
+    sign = await serverSigner(server);
+  });
+  /** A token like `real`, with claims changed, signed with the server's own key. */
   function forged(real: string, change: (claims: Record<string, any>) => Record<string, any>): string {
     const claims = jwt.decode(real) as Record<string, any>;
-    return jwt.sign(change({ ...claims }), TEST_JWT_SECRET, {
-      algorithm: "HS256",
-      header: { alg: "HS256", typ: "at+jwt" },
-    });
+    return sign(change({ ...claims }));
   }
 
   it("reads an upper-case sub and sid as the canonical ids", async () => {

@@ -15,6 +15,7 @@ import type { Logger } from "../platform/observability/logger.js";
 import { currentRequestContext } from "../platform/observability/request-context.js";
 import type { Instances } from "./container.js";
 import {
+  API_KEY_PREFIX,
   type AccessTokenCheck,
   type VerifiedAccessToken,
   organizationGrants,
@@ -117,6 +118,14 @@ export interface Identification {
     userId: string,
     organizationId?: string,
   ): Promise<{ principal: Principal | null; refusal?: OrganizationRefusal }>;
+  /**
+   * Who a presented API key acts as now (null with the `problem` when it is invalid, expired, revoked or
+   * its owner inactive), in the organization the request names unless the key is bound to one.
+   */
+  apiKey(
+    secret: string,
+    organizationId: string | null,
+  ): Promise<{ principal: Principal | null; problem?: string; refusal?: OrganizationRefusal }>;
 }
 
 export interface ContextDependencies {
@@ -208,11 +217,13 @@ export function contextFactory(deps: ContextDependencies) {
     const fromCookie =
       bearer === undefined && request.authorization === undefined && request.accessCookie !== undefined;
     const raw = fromCookie ? request.accessCookie : bearer;
-    const check = raw === undefined ? undefined : deps.tokens.verify(raw);
+    // An API key goes its own way: no JWT is verified, and `token` stays null (the key has no session).
+    const apiKey = raw !== undefined && !fromCookie && raw.startsWith(API_KEY_PREFIX) ? raw : undefined;
+    const check = raw === undefined || apiKey !== undefined ? undefined : deps.tokens.verify(raw);
     const browser = request.browser ?? NO_BROWSER;
     const token = check?.ok ? check.token : null;
     // Apollo hands resolvers a shallow copy of the context: state that changes lives in these closures.
-    let problem = tokenProblem(check, request.authorization);
+    let problem = apiKey === undefined ? tokenProblem(check, request.authorization) : undefined;
     const organization = requestedOrganization(request.organizationHeader, token);
     if (organization.problem) throw organizationHeaderError(request.organizationHeader)!;
     let organizationProblem: string | undefined;
@@ -231,9 +242,21 @@ export function contextFactory(deps: ContextDependencies) {
       if (loaded.refusal) organizationProblem = REFUSALS[loaded.refusal];
       return revoked ? null : loaded.principal;
     };
-    const principalOnce = () => (principal ??= token ? load(token) : Promise.resolve(null));
-    const made = new Map<object, unknown>();
     const requestContext = currentRequestContext();
+    const selfIds = new Set(token ? [token.userId] : []);
+    const loadKey = async (secret: string): Promise<Principal | null> => {
+      const identified = await deps.identification.apiKey(secret, organization.id);
+      problem = identified.problem;
+      if (identified.refusal) organizationProblem = REFUSALS[identified.refusal];
+      if (identified.principal) {
+        selfIds.add(identified.principal.userId);
+        if (requestContext) requestContext.userId = identified.principal.userId;
+      }
+      return identified.principal;
+    };
+    const loadNow = () => (apiKey !== undefined ? loadKey(apiKey) : token ? load(token) : Promise.resolve(null));
+    const principalOnce = () => (principal ??= loadNow());
+    const made = new Map<object, unknown>();
     if (requestContext && token) requestContext.userId = token.userId;
     return {
       requestId: request.id,
@@ -243,6 +266,7 @@ export function contextFactory(deps: ContextDependencies) {
       tokenProblem: () => problem,
       principal: principalOnce,
       async reload() {
+        if (apiKey !== undefined) return loadKey(apiKey);
         if (!token) return null;
         if (token.expiresAt.getTime() <= Date.now()) {
           problem = "token expired";
@@ -260,7 +284,7 @@ export function contextFactory(deps: ContextDependencies) {
         if (!actor || !id || organizationGrants(actor, id) === null) throw new NotFoundError("Organization");
         return { organizationId: id, db: deps.scoped.of(id) };
       },
-      selfIds: new Set(token ? [token.userId] : []),
+      selfIds,
       changedIds: new Set(),
       container: deps.container,
       once<T>(key: object, make: () => T): T {

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import { rule } from "graphql-shield";
 import { type Context } from "./context.js";
-import { ErrorCode } from "../kernel/errors.js";
+import { ErrorCode, RateLimitedError } from "../kernel/errors.js";
 
 type Check = (parent: any, args: Record<string, unknown>, ctx: Context) => Promise<true | Error>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a rule sees whatever its field's parent is
 
@@ -15,6 +15,8 @@ export function guardedRule(name: string, cache: "no_cache" | "contextual" | "st
     try {
       return await check(parent, args, ctx);
     } catch (error) {
+      // Loading the caller may refuse deliberately: an API key past its rate limit.
+      if (error instanceof RateLimitedError) return error;
       ctx.log.error("permission rule failed", { rule: name, error });
       return new GraphQLError("Unexpected error", { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
     }

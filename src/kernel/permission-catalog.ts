@@ -28,9 +28,12 @@ export const PERMISSION_CATALOG = [
   "permissions.update",
   "permissions.delete",
   "audit.read",
+  "service_accounts.read",
+  "service_accounts.manage",
   "orgs.read",
   "orgs.create",
   "orgs.manage",
+  "keys.rotate",
   ...ORGANIZATION_KEYS,
 ] as const;
 

@@ -38,6 +38,24 @@ export interface Principal {
    * membership (or a platform `orgs.*` permission) was checked; null otherwise.
    */
   organization: ActiveOrganization | null;
+  /**
+   * The API key the request authenticated with; absent for a session's access token. A key acts as its
+   * owner (`userId`), with `grants` cut down to what the key allows (`restrictToApiKey`), and holds no
+   * session: what needs one (logout, step-up, credential changes) refuses it.
+   */
+  apiKey?: ApiKeyCredential;
+}
+
+/** What every API key starts with: a bearer credential with it is a key, not an access token. */
+export const API_KEY_PREFIX = "kfk_";
+
+/** An API key, as the principal it authenticated carries it. */
+export interface ApiKeyCredential {
+  id: string;
+  /** The permissions it was created with: it never holds more, nor more than its owner holds now. */
+  permissions: readonly string[];
+  /** The one organization it acts in, if it is bound to one: then it holds no platform grants. */
+  organizationId: string | null;
 }
 
 /** Why a request cannot act in the organization it named. */
@@ -87,6 +105,32 @@ export function canInOrganization(principal: Principal, organizationId: string, 
 /** What `myPermissions` and `can()` answer: the platform's grants and the active organization's. */
 export function holdsNow(principal: Principal, key: string): boolean {
   return can(principal, key) || covers(principal.organization?.grants ?? [], key);
+}
+
+/**
+ * The grants that both `a` and `b` give: a key covered by the intersection is covered by each. With
+ * wildcards, `users.*` and `users.read` meet in `users.read`, `*` and anything in that thing.
+ */
+export function intersectGrants(a: readonly string[], b: readonly string[]): string[] {
+  const both = [...a.filter((grant) => covers(b, grant)), ...b.filter((grant) => covers(a, grant))];
+  return [...new Set(both)].sort();
+}
+
+/**
+ * The owner's principal as an API key may use it: platform grants only for a key bound to no
+ * organization, and every grant cut to the key's permissions. The owner's grants are loaded fresh
+ * (cached, told of changes), so a permission the owner loses, the key loses at the next request.
+ */
+export function restrictToApiKey(owner: Principal, key: ApiKeyCredential): Principal {
+  const active = owner.organization;
+  const inKeyOrganization = key.organizationId === null || active?.id === key.organizationId;
+  return {
+    ...owner,
+    grants: key.organizationId === null ? intersectGrants(owner.grants, key.permissions) : [],
+    organization:
+      active && inKeyOrganization ? { id: active.id, grants: intersectGrants(active.grants, key.permissions) } : null,
+    apiKey: key,
+  };
 }
 
 /** The first of `keys` that `grants` do not cover, if any. */

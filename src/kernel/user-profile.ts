@@ -17,6 +17,8 @@ const PROFILE_SQL: Record<keyof UserProfile, string> = {
   totpEnabledAt: `u."totp_enabled_at"`,
   createdAt: `u."created_at"`,
   updatedAt: `u."updated_at"`,
+  kind: `u."kind"::text`,
+  organizationId: `u."organization_id"`,
 };
 const PROFILE_FIELDS = Object.keys(PROFILE_SQL) as (keyof UserProfile)[];
 

@@ -12,7 +12,6 @@ import { createScratchDatabase, postgresAvailable, type ScratchDatabase } from "
 import { redisAvailable, TEST_REDIS_URL, uniquePrefix } from "./redis.js";
 
 export const ADMIN = { email: "admin@kafkey.test", password: "admin-password-for-tests" };
-export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!";
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 export const PASSWORD = "a perfectly long password";
 
@@ -195,7 +194,6 @@ export function testEnv(dataDir: string): Record<string, string> {
     PORT: "0",
     LOG_LEVEL: "info",
     KAFKEY_DATA_DIR: dataDir,
-    KAFKEY_JWT_SECRET: TEST_JWT_SECRET,
     KAFKEY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     KAFKEY_ADMIN_EMAIL: ADMIN.email,
     KAFKEY_ADMIN_PASSWORD: ADMIN.password,

@@ -72,7 +72,9 @@ export class AccountEmailService {
   /** Mails a reset link when the account exists and is active; says nothing either way. */
   async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
     const { prisma, tokens, mailer, appUrl, log } = this.deps;
-    const user = await prisma.user.findUnique({ where: { email: normalizeEmail(rawEmail) } });
+    const found = await prisma.user.findUnique({ where: { email: normalizeEmail(rawEmail) } });
+    // A service account has no password to reset (nor a mailbox).
+    const user = found?.kind === "human" ? found : null;
     log.info("password reset requested", { event: "auth.reset_requested", userId: user?.id, ip: client.ip });
     if (!user || user.status !== "active") return;
     // Not awaited: the answer must take as long for an unknown email as for a real one.

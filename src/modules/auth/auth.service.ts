@@ -238,7 +238,9 @@ export class AuthService {
       await this.deps.audit.record(signIn("auth.login_locked", email, null, "failure"));
       throw invalidCredentials();
     }
-    const user = await prisma.user.findUnique({ where: { email } });
+    const found = await prisma.user.findUnique({ where: { email } });
+    // A service account signs in only with its API keys: to login, it is no account.
+    const user = found?.kind === "human" ? found : null;
     if (!(await passwords.verify(user?.passwordHash, password)) || !user?.passwordHash) {
       await lockout.failed(attempt, user?.id);
       log.warn("login failed", { event: "auth.login_failed", email, ip: client.ip });

@@ -31,7 +31,10 @@ export async function ensureFirstAdmin(
     if (problems.length > 0) throw new Error(problems.map((p) => `${p.path} ${p.message}`).join("; "));
     if (await prisma.user.findUnique({ where: { email }, select: { id: true } })) return undefined;
   } else {
-    const admins = await prisma.userRole.count({ where: { role: { name: SystemRole.ADMIN, organizationId: null } } });
+    const admins = await prisma.userRole.count({
+      // A service account holding the role is no admin anyone can sign in as.
+      where: { role: { name: SystemRole.ADMIN, organizationId: null }, user: { kind: "human" } },
+    });
     if (admins > 0) return undefined;
     email = GENERATED_ADMIN_EMAIL;
     password = randomBytes(18).toString("base64url");

@@ -26,6 +26,9 @@ export const CREDENTIAL_MUTATIONS = {
   // The mailed token proves the mailbox.
   resetPassword: { proof: "argument", argument: "token" },
   logoutAll: { proof: "recent", when: "removeLinkedAccounts" },
+  // API keys are credentials: a stolen access token alone must not mint a lasting one.
+  createApiKey: { proof: "recent" },
+  revokeApiKey: { proof: "recent" },
 } as const satisfies Record<string, CredentialProof>;
 
 /** The mutations that add or remove no credential, each decided. */
@@ -60,6 +63,8 @@ export const NON_CREDENTIAL_MUTATIONS = [
   "updateRole",
   "deleteRole",
   "setRolePermissions",
+  // The deployment's signing keys (keys.rotate): no user's credential; audited.
+  "rotateSigningKey",
   "createPermission",
   "updatePermission",
   "deletePermission",

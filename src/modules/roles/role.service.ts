@@ -372,11 +372,16 @@ export class RoleService {
     const holders =
       realm.organizationId === null
         ? await tx.userRole.findMany({
-            where: { roleId: role.id, user: { status: "active" } },
+            // A service account holding the role keeps no person able to administer.
+            where: { roleId: role.id, user: { status: "active", kind: "human" } },
             select: { userId: true },
             take: 2,
           })
-        : await tx.organizationMemberRole.findMany({ where: { roleId: role.id }, select: { userId: true }, take: 2 });
+        : await tx.organizationMemberRole.findMany({
+            where: { roleId: role.id, member: { user: { kind: "human" } } },
+            select: { userId: true },
+            take: 2,
+          });
     return holders.length === 1 && holders[0]!.userId === userId;
   }
 

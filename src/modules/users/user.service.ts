@@ -70,6 +70,8 @@ export class UserService {
   async list(page: PageRequest, filter: UserFilter = {}): Promise<Page<UserProfile>> {
     const search = filter.search?.trim() ? `%${likeLiteral(filter.search.trim())}%` : undefined;
     const conditions = [
+      // Service accounts are listed by serviceAccounts, not among the users.
+      Prisma.sql`u."kind" = 'human'`,
       filter.status ? Prisma.sql`u."status" = ${filter.status}::"user_status"` : undefined,
       filter.roleId
         ? Prisma.sql`EXISTS (SELECT 1 FROM "user_roles" ur WHERE ur."user_id" = u."id" AND ur."role_id" = ${filter.roleId}::uuid)`

@@ -65,6 +65,16 @@ export function sessionCookiesOf(
   return { access: cookies[policy.access] || undefined, refresh: cookies[policy.refresh] || undefined };
 }
 
+/**
+ * The access cookie's token whatever page sent the request: only for a request that is known to be a
+ * safe (GET or HEAD) page navigation, which carries no `Origin` and changes nothing, as `/auth/verify`
+ * answers for one behind a reverse proxy (docs/gateway.md). Everything else uses `sessionCookiesOf`.
+ */
+export function navigationAccessCookieOf(headers: IncomingHttpHeaders, policy: CookiePolicy): string | undefined {
+  if (headers.cookie === undefined) return undefined;
+  return fastifyCookie.parse(headers.cookie)[policy.access] || undefined;
+}
+
 /** A signed-in session's tokens, as the cookies carry them. */
 export interface SessionTokens {
   accessToken: string;

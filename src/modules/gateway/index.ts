@@ -1,0 +1,1 @@
+export { type ForwardedIdentity, IDENTITY_HEADERS, registerVerifyRoutes } from "./verify.routes.js";
