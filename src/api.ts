@@ -11,6 +11,7 @@ import { KeyResolver, keyRules } from "./modules/keys/index.js";
 import { MfaResolver, mfaRules } from "./modules/mfa/index.js";
 import { NotificationResolver, notificationRules } from "./modules/notifications/index.js";
 import { OAuthResolver, oauthRules } from "./modules/oauth/index.js";
+import { PasskeyResolver, passkeyRules } from "./modules/passkeys/index.js";
 import {
   MemberResolver,
   OrganizationResolver,
@@ -26,7 +27,9 @@ import {
 } from "./modules/permissions/index.js";
 import { ReauthResolver, reauthRules, withReauthentication } from "./modules/reauth/index.js";
 import { RoleResolver, roleRules } from "./modules/roles/index.js";
+import { ServiceAccountResolver, serviceAccountRules } from "./modules/service-accounts/index.js";
 import { SessionResolver, sessionRules } from "./modules/sessions/index.js";
+import { SignInCodeResolver, signInCodeRules } from "./modules/sign-in-codes/index.js";
 import { UserResolver, userRules } from "./modules/users/index.js";
 import type { Services } from "./services.js";
 
@@ -49,6 +52,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   NotificationResolver,
   KeyResolver,
   ApiKeyResolver,
+  ServiceAccountResolver,
+  PasskeyResolver,
+  SignInCodeResolver,
 ];
 
 /**
@@ -77,6 +83,9 @@ export function rulesFor(schema: GraphQLSchema): IRules {
         keyRules,
         reauthRules,
         apiKeyRules,
+        serviceAccountRules,
+        passkeyRules,
+        signInCodeRules,
         { PageInfo: { "*": allow } },
       ),
     ),
@@ -104,6 +113,9 @@ export function resolverInstances(services: Services, limiter: FieldRateLimiter)
     new NotificationResolver(s.notifications),
     new KeyResolver(s.signingKeys),
     new ApiKeyResolver(s.apiKeys),
+    new ServiceAccountResolver(s.serviceAccounts, s.roles, s.roleLoaders),
+    new PasskeyResolver(s.passkeys),
+    new SignInCodeResolver(s.signInCodes),
     s.reauth,
     s.notifications,
     limiter,

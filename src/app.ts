@@ -22,11 +22,11 @@ import { registerWebSockets } from "./graphql/websocket.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { applyPermissions } from "./graphql/shield.js";
 import { FieldRateLimiter } from "./graphql/rate-limit.js";
-import { AccessTokens, type CreatedAdmin, ensureFirstAdmin } from "./modules/auth/index.js";
+import { AccessTokens, type CreatedAdmin, ensureFirstAdmin, FIRST_PARTY_CLIENT_ID } from "./modules/auth/index.js";
 import { registerWellKnownRoutes, SigningKeys } from "./modules/keys/index.js";
 import { NotificationService } from "./modules/notifications/index.js";
 import { registerOAuthRoutes } from "./modules/oauth/index.js";
-import { registerVerifyRoutes } from "./modules/gateway/index.js";
+import { registerIntrospectionRoutes, registerVerifyRoutes } from "./modules/gateway/index.js";
 import { AuditTrail } from "./platform/audit/audit-trail.js";
 import { AuditDispatcher } from "./platform/audit/dispatcher.js";
 import { type Database, openDatabase, type QueryListener } from "./platform/db/database.js";
@@ -314,6 +314,15 @@ async function openApp(config: Config, options: AppOptions, log: Logger, life: L
     identify: forwardedIdentity(contextFor, publicUrl, cookies),
     permissionsOf: (principal) => services.access.effectivePermissions(principal),
     ...config.verify,
+  });
+  await registerIntrospectionRoutes(http, {
+    apiKey: (secret) => services.apiKeys.identify(secret, null),
+    verify: (raw) => tokens.verify(raw),
+    isLive: (sessionId, userId) => services.sessions.isLive(sessionId, userId),
+    principal: (userId, organizationId) => services.access.principal(userId, organizationId),
+    issuer,
+    audience: config.jwt.audience,
+    clientId: FIRST_PARTY_CLIENT_ID,
   });
   // The offline explorer is development's: production answers 404 there.
   if (!production) registerExplorer(http);

@@ -41,6 +41,14 @@ export const CONFIG_GROUPS = {
     note: "GraphQL subscriptions on `/graphql` (graphql-ws protocol). Connection limits are per instance.",
   },
   mfa: { title: "Two-factor authentication" },
+  emailSignIn: {
+    title: "Email sign-in codes",
+    note: "`requestSignInCode` mails a 6-digit code and a link (10 minutes, single use, at most 3 mails per address per 15 minutes); `signInWithCode` and `signInWithLink` sign in with them. Off unless `KAFKEY_EMAIL_SIGN_IN=true` (then they answer FORBIDDEN, reason `EMAIL_SIGN_IN_OFF`).",
+  },
+  webauthn: {
+    title: "Passkeys (WebAuthn)",
+    note: "Passkeys are on when `KAFKEY_WEBAUTHN_RP_ID` is set. They work on Kafkey's own origin (`KAFKEY_PUBLIC_URL`) and on every origin of `KAFKEY_CORS_ORIGINS`: each must be the RP id or a subdomain of it, over https (or http on `localhost`).",
+  },
   metrics: { title: "Metrics" },
   audit: {
     title: "Audit trail",
@@ -722,6 +730,28 @@ const SCHEMA = {
     description: "The frontend that mail links point to: `/verify-email?token=…` and `/reset-password?token=…`.",
     parse: text().transform((url) => url.replace(/\/+$/, "")),
   }),
+  emailSignIn: {
+    enabled: variable("KAFKEY_EMAIL_SIGN_IN", {
+      group: "emailSignIn",
+      default: "false",
+      description: "Let users sign in with a code or a link mailed to their address (`requestSignInCode`).",
+      parse: flag(),
+    }),
+    countsAsSecondFactor: variable("KAFKEY_EMAIL_SIGN_IN_COUNTS_AS_SECOND_FACTOR", {
+      group: "emailSignIn",
+      default: "false",
+      description:
+        "A mailed code or link counts as two factors: users with TOTP on are not asked for it after one. Off: they are (`mfaRequired`).",
+      parse: flag(),
+    }),
+    url: variable("KAFKEY_EMAIL_SIGN_IN_URL", {
+      group: "emailSignIn",
+      unset: "`KAFKEY_APP_URL` + `/sign-in/email`",
+      example: "https://app.example.com/sign-in/email",
+      description: "The frontend page the mailed link points to, as `<url>?token=…`; it calls `signInWithLink(token)`.",
+      parse: text().transform((url) => url.replace(/\/+$/, "")),
+    }),
+  },
   requireVerifiedEmail: variable("KAFKEY_REQUIRE_VERIFIED_EMAIL", {
     group: "accounts",
     default: "false",
@@ -754,6 +784,32 @@ const SCHEMA = {
     description: "The name authenticator apps show for the account.",
     parse: text(),
   }),
+  webauthn: {
+    rpId: variable("KAFKEY_WEBAUTHN_RP_ID", {
+      group: "webauthn",
+      unset: "passkeys off",
+      example: "example.com",
+      description:
+        "The WebAuthn relying party id: a domain (no scheme, no port) that is the host of every origin passkeys are used on, or a parent of it (`example.com` for `https://app.example.com` and `https://id.example.com`). Passkeys are bound to it: changing it voids every registered passkey.",
+      parse: text()
+        .transform((id) => id.toLowerCase())
+        .refine(
+          (id) =>
+            /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/.test(id) && !/^[\d.]+$/.test(id),
+          "must be a domain name such as example.com (no scheme, no port, not an IP address)",
+        )
+        .refine(
+          (id) => id.includes(".") || id === "localhost",
+          "must be a registrable domain (example.com, or localhost)",
+        ),
+    }),
+    rpName: variable("KAFKEY_WEBAUTHN_RP_NAME", {
+      group: "webauthn",
+      default: "Kafkey",
+      description: "The name browsers and authenticators show for the site when a passkey is made.",
+      parse: text(),
+    }),
+  },
   metrics: {
     enabled: variable("KAFKEY_METRICS_ENABLED", {
       group: "metrics",
@@ -1049,7 +1105,38 @@ const CHECKS: ((config: Config) => string | undefined)[] = [
       ? `KAFKEY_CORS_ORIGINS must hold ${missing.join(", ")}: KAFKEY_OAUTH_REDIRECT_ALLOWLIST returns there, and that page calls exchangeOAuthCode`
       : undefined;
   },
+  // A browser refuses a passkey ceremony on an origin the RP id does not cover: refused here instead.
+  (c) => {
+    const { rpId } = c.webauthn;
+    if (rpId === undefined) return undefined;
+    const origins = passkeyOrigins(c);
+    if (origins.length === 0) {
+      return "KAFKEY_WEBAUTHN_RP_ID needs the origins passkeys are used on: KAFKEY_PUBLIC_URL or KAFKEY_CORS_ORIGINS";
+    }
+    const outside = origins.filter((origin) => !rpIdCovers(rpId, origin));
+    return outside.length
+      ? `KAFKEY_WEBAUTHN_RP_ID "${rpId}" must be the host, or a parent domain of the host, of every origin passkeys are used on (KAFKEY_PUBLIC_URL and KAFKEY_CORS_ORIGINS), over https (http only on localhost): ${outside.join(", ")} is not`
+      : undefined;
+  },
 ];
+
+/** The origins passkeys are used on: Kafkey's own (KAFKEY_PUBLIC_URL) and KAFKEY_CORS_ORIGINS. */
+export function passkeyOrigins(config: Pick<Config, "oauth" | "corsOrigins">): string[] {
+  const own = config.oauth.publicUrl === undefined ? undefined : originOfUrl(config.oauth.publicUrl);
+  return [...new Set([...(own === undefined ? [] : [own]), ...config.corsOrigins])];
+}
+
+/**
+ * Whether a browser on `origin` may use passkeys of `rpId`: the origin's host is the RP id or a
+ * subdomain of it, and the origin is a secure context (https, or http on localhost).
+ */
+function rpIdCovers(rpId: string, origin: string): boolean {
+  const url = new URL(origin);
+  const host = url.hostname;
+  const local = host === "localhost" || host.endsWith(".localhost");
+  if (url.protocol !== "https:" && !local) return false;
+  return host === rpId || host.endsWith(`.${rpId}`);
+}
 
 // ---- reading the environment ---------------------------------------------------------------------
 

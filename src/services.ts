@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Config } from "./config.js";
+import { type Config, passkeyOrigins } from "./config.js";
 import { ApiKeyService } from "./modules/api-keys/index.js";
 import { AuditService } from "./modules/audit/index.js";
 import {
@@ -15,6 +15,9 @@ import { MfaService } from "./modules/mfa/index.js";
 import { type NotificationService } from "./modules/notifications/index.js";
 import { configuredProviders, OAuthService } from "./modules/oauth/index.js";
 import { MemberService, OrganizationService } from "./modules/organizations/index.js";
+import { PasskeyService } from "./modules/passkeys/index.js";
+import { ServiceAccountService } from "./modules/service-accounts/index.js";
+import { SignInCodeService } from "./modules/sign-in-codes/index.js";
 import { AccessService, PermissionService } from "./modules/permissions/index.js";
 import { ReauthService } from "./modules/reauth/index.js";
 import { RoleLoaders, RoleService } from "./modules/roles/index.js";
@@ -57,6 +60,11 @@ export interface Services {
   signingKeys: SigningKeys;
   /** API keys (personal access tokens). */
   apiKeys: ApiKeyService;
+  serviceAccounts: ServiceAccountService;
+  /** Passkeys (WebAuthn). */
+  passkeys: PasskeyService;
+  /** Sign-in with a mailed code or link. */
+  signInCodes: SignInCodeService;
 }
 
 /** The technical parts the services are built from (app.ts opens them). */
@@ -83,6 +91,7 @@ export function buildServices(parts: Parts): Services {
   const { prisma } = db;
   const access = new AccessService(prisma, kv, config.permissionCache, metrics);
   const roles = new RoleService(prisma, scoped.of(null), access, audit);
+  const serviceAccounts = new ServiceAccountService({ prisma, roles, access, revocations, audit });
   const sessions = new SessionService(
     prisma,
     revocations,
@@ -121,7 +130,21 @@ export function buildServices(parts: Parts): Services {
     log,
   });
   const users = new UserService(prisma, access, roles, sessions, audit);
-  const auth = new AuthService({
+  const passkeys: PasskeyService = new PasskeyService({
+    prisma,
+    kv,
+    audit,
+    // Called only once a ceremony completes, after auth below exists.
+    auth: {
+      signInProven: (userId, proof, client) => auth.signInProven(userId, proof, client),
+      pendingMfaUser: (mfaToken) => auth.pendingMfaUser(mfaToken),
+    },
+    users,
+    fakeIdKey: box.subkey("passkey fake credential ids"),
+    options: { rpId: config.webauthn.rpId, rpName: config.webauthn.rpName, origins: passkeyOrigins(config) },
+    log,
+  });
+  const auth: AuthService = new AuthService({
     prisma,
     passwords,
     tokens,
@@ -134,6 +157,7 @@ export function buildServices(parts: Parts): Services {
     access,
     invitations: members,
     users,
+    passkeys,
     requireVerifiedEmail: config.requireVerifiedEmail,
     log,
   });
@@ -171,7 +195,34 @@ export function buildServices(parts: Parts): Services {
     notifications: parts.notifications,
     signingKeys: parts.signingKeys,
     permissions: new PermissionService(prisma, access, audit),
-    apiKeys: new ApiKeyService({ prisma, kv, access, revocations, audit, options: config.apiKeys, log }),
+    apiKeys: new ApiKeyService({
+      prisma,
+      kv,
+      access,
+      revocations,
+      audit,
+      serviceAccounts,
+      options: config.apiKeys,
+      log,
+    }),
+    serviceAccounts,
+    passkeys,
+    signInCodes: new SignInCodeService({
+      prisma,
+      kv,
+      mailer,
+      lockout,
+      sessions,
+      access,
+      audit,
+      auth,
+      options: {
+        enabled: config.emailSignIn.enabled,
+        countsAsSecondFactor: config.emailSignIn.countsAsSecondFactor,
+        pageUrl: config.emailSignIn.url ?? `${config.appUrl}/sign-in/email`,
+      },
+      log,
+    }),
   };
 }
 

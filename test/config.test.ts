@@ -185,3 +185,60 @@ describe("configuration schema", () => {
     expect(config.sentry.environment).toBe("test");
   });
 });
+
+describe("KAFKEY_WEBAUTHN_RP_ID", () => {
+  it("leaves passkeys off when unset, whatever the origins", () => {
+    expect(loadConfig({ KAFKEY_CORS_ORIGINS: "http://127.0.0.1:3000" }).webauthn).toEqual({
+      rpId: undefined,
+      rpName: "Kafkey",
+    });
+  });
+
+  it("accepts an RP id that is the host, or a parent domain of the host, of every origin passkeys are used on", () => {
+    const config = loadConfig({
+      KAFKEY_WEBAUTHN_RP_ID: "Example.com",
+      KAFKEY_WEBAUTHN_RP_NAME: "Example",
+      KAFKEY_PUBLIC_URL: "https://id.example.com",
+      KAFKEY_CORS_ORIGINS: "https://example.com,https://app.example.com",
+    });
+    expect(config.webauthn).toEqual({ rpId: "example.com", rpName: "Example" });
+    expect(() =>
+      loadConfig({ KAFKEY_WEBAUTHN_RP_ID: "localhost", KAFKEY_CORS_ORIGINS: "http://localhost:3000" }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [
+      "an origin on another domain",
+      { KAFKEY_CORS_ORIGINS: "https://app.example.com,https://app.other.test" },
+      "https://app.other.test",
+    ],
+    [
+      "Kafkey's own origin on another domain",
+      { KAFKEY_PUBLIC_URL: "https://id.other.test", KAFKEY_CORS_ORIGINS: "https://app.example.com" },
+      "https://id.other.test",
+    ],
+    ["a look-alike domain", { KAFKEY_CORS_ORIGINS: "https://notexample.com" }, "https://notexample.com"],
+    ["plain http off localhost", { KAFKEY_CORS_ORIGINS: "http://app.example.com" }, "http://app.example.com"],
+  ])("refuses %s, naming it", (_name, env, named) => {
+    const load = () => loadConfig({ KAFKEY_WEBAUTHN_RP_ID: "example.com", ...env });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/^KAFKEY_WEBAUTHN_RP_ID .*must be the host, or a parent domain/);
+    expect(load).toThrow(named);
+  });
+
+  it("refuses an RP id without the origins it is for", () => {
+    expect(() => loadConfig({ KAFKEY_WEBAUTHN_RP_ID: "example.com" })).toThrow(
+      /^KAFKEY_WEBAUTHN_RP_ID needs .*KAFKEY_PUBLIC_URL or KAFKEY_CORS_ORIGINS/,
+    );
+  });
+
+  it.each(["127.0.0.1", "https://example.com", "example.com:443", "com", "exa mple.com"])(
+    'refuses "%s": not a registrable domain name',
+    (rpId) => {
+      const load = () => loadConfig({ KAFKEY_WEBAUTHN_RP_ID: rpId, KAFKEY_CORS_ORIGINS: "https://app.example.com" });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(/^KAFKEY_WEBAUTHN_RP_ID must be/);
+    },
+  );
+});

@@ -23,6 +23,9 @@ const WITHOUT_PROOF: Record<string, string> = {
   logoutAll: `mutation { logoutAll(removeLinkedAccounts: true) }`,
   createApiKey: `mutation { createApiKey(input: { name: "k", permissions: ["users.read"], expiresAt: "2099-01-01T00:00:00Z" }) { secret } }`,
   revokeApiKey: `mutation { revokeApiKey(id: "00000000-0000-4000-8000-000000000000") }`,
+  passkeyRegistrationOptions: `mutation { passkeyRegistrationOptions }`,
+  registerPasskey: `mutation { registerPasskey(response: {}) { id } }`,
+  removePasskey: `mutation { removePasskey(id: "00000000-0000-4000-8000-000000000000") }`,
 };
 
 describe("the list of credential mutations", () => {

@@ -133,7 +133,7 @@ describe("GET /.well-known/*", () => {
   });
 
   it.each(["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"])(
-    "%s names the issuer, the JWKS and its algorithm, and no endpoint Kafkey lacks",
+    "%s names the issuer, the JWKS, its algorithm and introspection, and no endpoint Kafkey lacks",
     async (document) => {
       const response = await fetch(`${a.url}${document}`, { headers: { origin: "https://elsewhere.example" } });
       expect(response.status).toBe(200);
@@ -143,10 +143,14 @@ describe("GET /.well-known/*", () => {
         issuer,
         jwks_uri: `${issuer}/.well-known/jwks.json`,
         access_token_signing_alg_values_supported: ["ES256"],
+        introspection_endpoint: `${issuer}/oauth/introspect`,
+        introspection_endpoint_auth_methods_supported: ["client_secret_basic"],
         response_types_supported: [],
       });
-      // Every URL it names answers.
+      // Every URL it names answers: the introspection endpoint asks a caller to authenticate.
       expect((await fetch(metadata.jwks_uri as string)).status).toBe(200);
+      const introspection = await fetch(metadata.introspection_endpoint as string, { method: "POST" });
+      expect(introspection.status).toBe(401);
     },
   );
 });

@@ -157,7 +157,7 @@ describe("a change of a user's roles", () => {
 
   // Prisma reports no BEGIN; every other statement of the transaction is here, COMMIT included.
   const statementsOf = (write: RegExp) => [
-    expect.stringMatching(/FROM "users" u WHERE u\."id" = \$1::uuid FOR UPDATE/), // the user, read and locked
+    expect.stringMatching(/FROM "users" u WHERE u\."id" = \$1::uuid AND u\."kind" = 'human' FOR UPDATE/), // the user (a person), read and locked
     expect.stringMatching(/^SELECT 1 FROM "roles" WHERE "id" = \$1::uuid FOR UPDATE/), // the role, locked
     expect.stringMatching(/FROM "public"\."roles" WHERE/), // the role and the user's other roles
     expect.stringMatching(/FROM "role_permissions" rp JOIN "permissions" p/), // what those roles carry

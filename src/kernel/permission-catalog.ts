@@ -8,6 +8,8 @@ const ORGANIZATION_KEYS = [
   "org.members.remove",
   "org.roles.read",
   "org.roles.manage",
+  "org.service_accounts.read",
+  "org.service_accounts.manage",
 ] as const;
 
 /**

@@ -7,6 +7,8 @@ export interface VerifiedAccessToken {
   /** The session (refresh-token family) it was issued for: its `sid` claim. */
   sessionId: string;
   jti: string;
+  /** Its `iat`. */
+  issuedAt: Date;
   expiresAt: Date;
   /** The organization it acts in: its `org` claim (switchOrganization), else null. */
   organizationId: string | null;

@@ -23,4 +23,13 @@ export class CreateApiKeyInput {
   @Field(() => UUID, { nullable: true, description: "Binds it to this organization: it acts in no other" })
   @IsOptional()
   organizationId?: string | null;
+
+  @Field(() => UUID, {
+    nullable: true,
+    description:
+      "Makes it a key of this service account (one the caller manages, holding nothing the caller does not): " +
+      "it acts as the account, with at most the account's permissions, where the account belongs",
+  })
+  @IsOptional()
+  serviceAccountId?: string | null;
 }

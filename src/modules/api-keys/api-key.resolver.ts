@@ -10,14 +10,20 @@ import { ApiKey, CreatedApiKey } from "./api-key.type.js";
 export class ApiKeyResolver {
   constructor(private readonly service: ApiKeyService) {}
 
-  @Query(() => [ApiKey], { description: "The caller's API keys that are not revoked, newest first." })
-  apiKeys(@Actor() actor: Principal) {
-    return this.service.list(actor);
+  @Query(() => [ApiKey], {
+    description:
+      "API keys that are not revoked, newest first: the caller's, or a service account's (as reading the account needs).",
+  })
+  apiKeys(
+    @Arg("serviceAccountId", () => UUID, { nullable: true }) serviceAccountId: string | undefined,
+    @Actor() actor: Principal,
+  ) {
+    return this.service.list(actor, serviceAccountId);
   }
 
   @Mutation(() => CreatedApiKey, {
     description:
-      "Creates an API key for the caller, from a session (an API key cannot make keys), after recent " +
+      "Creates an API key for the caller or a service account, from a session (an API key cannot make keys), after recent " +
       "re-authentication. Answers its secret this once.",
   })
   createApiKey(@Arg("input", () => CreateApiKeyInput) input: CreateApiKeyInput, @Actor() actor: Principal) {
@@ -25,7 +31,8 @@ export class ApiKeyResolver {
   }
 
   @Mutation(() => Boolean, {
-    description: "Revokes one of the caller's API keys: refused from the next request on, on every instance.",
+    description:
+      "Revokes one of the caller's API keys, or one of a service account they manage: refused from the next request on, on every instance.",
   })
   async revokeApiKey(@Arg("id", () => UUID) id: string, @Actor() actor: Principal) {
     await this.service.revoke(actor, id);

@@ -6,7 +6,14 @@ import type { KeyValueStore } from "../../platform/kv/kv.js";
 import type { Logger } from "../../platform/observability/logger.js";
 import type { Revocations } from "../../platform/revocations.js";
 import type { AccessService } from "../permissions/index.js";
-import { BadUserInputError, type FieldProblem, NotFoundError, RateLimitedError } from "../../kernel/errors.js";
+import type { ServiceAccountRecord, ServiceAccountService } from "../service-accounts/index.js";
+import {
+  BadUserInputError,
+  type FieldProblem,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+} from "../../kernel/errors.js";
 import { isValidPermissionKey } from "../../kernel/permission-catalog.js";
 import {
   asActor,
@@ -39,6 +46,7 @@ export interface ApiKeyDependencies {
   access: AccessService;
   revocations: Revocations;
   audit: AuditTrail;
+  serviceAccounts: ServiceAccountService;
   options: ApiKeyOptions;
   log: Logger;
 }
@@ -50,6 +58,8 @@ export interface NewApiKey {
   expiresAt: Date;
   /** The one organization it acts in; null for a key of the platform. */
   organizationId?: string | null;
+  /** The service account it is for (the caller must manage it); the caller's own key when absent. */
+  serviceAccountId?: string | null;
 }
 
 /** What never changes about a key once made, cached by its hash; whether it is live is asked each time. */
@@ -89,12 +99,22 @@ export class ApiKeyService {
   }
 
   /**
-   * Makes a key for the caller. Its permissions must be ones the caller holds now (in its organization,
-   * for a key bound to one). @returns the key and its secret: the only time the secret is told.
+   * Makes a key for the caller, or for a service account the caller manages. Its permissions must be
+   * ones its owner holds now (in its organization, for a key bound to one). A service account's key
+   * needs, besides, every permission the account holds (nobody arms a principal more powerful than
+   * themselves), and a key of an organization's account is bound to that organization.
+   * @returns the key and its secret: the only time the secret is told.
    */
   async create(actor: Principal, input: NewApiKey): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
     const { prisma, audit, options } = this.deps;
-    const organizationId = input.organizationId ?? null;
+    const account = input.serviceAccountId ? await this.managedAccount(actor, input.serviceAccountId) : undefined;
+    const ownerId = account?.id ?? actor.userId;
+    const organizationId = account?.organizationId ?? input.organizationId ?? null;
+    if (account && input.organizationId && input.organizationId !== account.organizationId) {
+      throw new BadUserInputError([
+        { path: "input.organizationId", message: "a service account's key acts where the account belongs" },
+      ]);
+    }
     const problems: FieldProblem[] = [];
     const permissions = [...new Set(input.permissions)].sort();
     if (permissions.length === 0) problems.push({ path: "input.permissions", message: "needs at least one" });
@@ -109,7 +129,7 @@ export class ApiKeyService {
       problems.push({ path: "input.expiresAt", message: `must be within ${options.maxLifetimeDays} days` });
     }
     if (problems.length > 0) throw new BadUserInputError(problems);
-    const held = await this.grantsOf(actor, organizationId);
+    const held = await this.grantsOf(ownerId, organizationId);
     // An organization the caller cannot act in is none of their business: as if it did not exist.
     if (held === null) throw new NotFoundError("Organization");
     const missing = firstMissingGrant(held, permissions);
@@ -120,7 +140,7 @@ export class ApiKeyService {
     const apiKey = await prisma.$transaction(async (tx) => {
       const created = await tx.apiKey.create({
         data: {
-          userId: actor.userId,
+          userId: ownerId,
           name: input.name,
           secretHash: minted.hash,
           prefix: minted.prefix,
@@ -135,6 +155,7 @@ export class ApiKeyService {
           actor: asActor(actor),
           target: { type: "api_key", id: created.id },
           changes: [
+            ...(account ? [{ field: "serviceAccountId", before: null, after: account.id }] : []),
             { field: "permissions", before: null, after: permissions },
             { field: "expiresAt", before: null, after: input.expiresAt.toISOString() },
           ],
@@ -147,20 +168,36 @@ export class ApiKeyService {
     return { apiKey, secret: minted.secret };
   }
 
-  /** The caller's keys that are not revoked (expired ones too, until revoked), newest first. */
-  list(actor: Principal): Promise<ApiKeyRecord[]> {
+  /**
+   * The keys that are not revoked (expired ones too, until revoked), newest first: the caller's, or
+   * those of service account `serviceAccountId` (reading it needs what reading the account does).
+   */
+  async list(actor: Principal, serviceAccountId?: string | null): Promise<ApiKeyRecord[]> {
+    const owner = serviceAccountId ? (await this.deps.serviceAccounts.get(actor, serviceAccountId)).id : actor.userId;
     return this.deps.prisma.apiKey.findMany({
-      where: { userId: actor.userId, revokedAt: null },
+      where: { userId: owner, revokedAt: null },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     });
   }
 
-  /** Revokes one of the caller's keys, on every instance from the next request on. */
+  /**
+   * Revokes one of the caller's keys, or of a service account the caller manages, on every instance
+   * from the next request on.
+   */
   async revoke(actor: Principal, id: string): Promise<void> {
     const { prisma, audit, revocations } = this.deps;
+    const key = await prisma.apiKey.findFirst({ where: { id, revokedAt: null }, select: { userId: true } });
+    if (!key) throw new NotFoundError("API key");
+    if (key.userId !== actor.userId) {
+      // Someone else's key is no business of the caller's unless it is a service account's they manage.
+      await this.managedAccount(actor, key.userId).catch((error: unknown) => {
+        throw error instanceof NotFoundError || error instanceof ForbiddenError ? new NotFoundError("API key") : error;
+      });
+    }
+    const owner = key.userId;
     const revoked = await prisma.$transaction(async (tx) => {
       const { count } = await tx.apiKey.updateMany({
-        where: { id, userId: actor.userId, revokedAt: null },
+        where: { id, userId: owner, revokedAt: null },
         data: { revokedAt: new Date() },
       });
       if (count === 0) return false;
@@ -198,11 +235,30 @@ export class ApiKeyService {
     return { principal, refusal: loaded.refusal };
   }
 
-  /** The grants a new key of `actor` may take: the platform's, or those in `organizationId`. */
-  private async grantsOf(actor: Principal, organizationId: string | null): Promise<readonly string[] | null> {
-    if (organizationId === null) return actor.grants;
-    const { principal } = await this.deps.access.principal(actor.userId, organizationId);
-    return principal ? organizationGrants(principal, organizationId) : null;
+  /** The grants a new key of user `ownerId` may take: the platform's, or those in `organizationId`. */
+  private async grantsOf(ownerId: string, organizationId: string | null): Promise<readonly string[] | null> {
+    const { principal } = await this.deps.access.principal(ownerId, organizationId ?? undefined);
+    if (!principal) return null;
+    return organizationId === null ? principal.grants : organizationGrants(principal, organizationId);
+  }
+
+  /**
+   * Service account `id`, which `actor` manages and may arm: they hold every permission it holds
+   * (FORBIDDEN otherwise; NOT_FOUND when it is no service account they can see).
+   */
+  private async managedAccount(actor: Principal, id: string): Promise<ServiceAccountRecord> {
+    const { serviceAccounts } = this.deps;
+    const account = await serviceAccounts.get(actor, id, "manage");
+    const { organizationId } = account;
+    const held = organizationId === null ? actor.grants : (organizationGrants(actor, organizationId) ?? []);
+    const missing = firstMissingGrant(held, await serviceAccounts.heldGrants({ organizationId }, id));
+    if (missing) {
+      throw new ForbiddenError(
+        missing,
+        `You cannot make keys for a service account holding ${missing}: you do not hold it`,
+      );
+    }
+    return account;
   }
 
   private async factsOf(secret: string): Promise<KeyFacts | undefined> {

@@ -147,6 +147,7 @@ export class AccessTokens {
         userId: payload.sub.toLowerCase(),
         sessionId: (payload.sid as string).toLowerCase(),
         jti: payload.jti,
+        issuedAt: new Date(payload.iat * 1000),
         expiresAt: new Date(payload.exp * 1000),
         organizationId: (payload.org as string | undefined)?.toLowerCase() ?? null,
       });

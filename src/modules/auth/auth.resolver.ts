@@ -1,3 +1,4 @@
+import { JSONResolver } from "graphql-scalars";
 import { Arg, Ctx, Int, Mutation, Resolver } from "type-graphql";
 
 import type { Context } from "../../graphql/context.js";
@@ -76,14 +77,23 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayload, {
-    description: "Completes a login that answered mfaRequired, with a TOTP code or a recovery code.",
+    description:
+      "Completes a login that answered mfaRequired, with a TOTP code, a recovery code, or a passkey " +
+      "(the browser's answer to passkeyMfaOptions): exactly one of code and webauthn.",
   })
   async verifyMfa(
     @Arg("mfaToken", () => String) mfaToken: string,
-    @Arg("code", () => String, { description: "6 digits from the app, or an unused recovery code" }) code: string,
+    @Arg("code", () => String, { nullable: true, description: "6 digits from the app, or an unused recovery code" })
+    code: string | undefined,
+    @Arg("webauthn", () => JSONResolver, {
+      nullable: true,
+      description: "The PublicKeyCredential's JSON (`credential.toJSON()`, or @simplewebauthn/browser's answer)",
+    })
+    webauthn: unknown,
     @Ctx() ctx: Context,
   ) {
-    return reveal(ctx, await this.auth.verifyMfa(mfaToken, code, ctx.client));
+    const proof = { code: code ?? undefined, webauthn: webauthn ?? undefined };
+    return reveal(ctx, await this.auth.verifyMfa(mfaToken, proof, ctx.client));
   }
 
   @Mutation(() => Boolean, {

@@ -59,6 +59,29 @@ export type AuthResult = SignedIn | MfaChallenge | VerificationRequired;
 const MFA_CHALLENGE_MS = 5 * 60_000;
 const MFA_MAX_FAILURES = 5;
 
+/** How a user proved who they are, for `signInProven`. */
+export interface SignInProof {
+  /** The audit action of the sign-in: `auth.social_login`, `auth.passkey_login`, ... */
+  action: string;
+  /** The credential used, the target of the audit event. */
+  credential: { type: string; id: string };
+  /** Whether the proof was two factors (a passkey with user verification): no second factor asked. */
+  twoFactors?: boolean;
+}
+
+/** A second factor for verifyMfa: a TOTP or recovery code, or a passkey's answer; exactly one. */
+export interface MfaProof {
+  code?: string;
+  /** The browser's answer to passkeyMfaOptions (WebAuthn JSON). */
+  webauthn?: unknown;
+}
+
+/** Passkeys as a second factor (the passkeys module's PasskeyService). */
+export interface PasskeySecondFactor {
+  /** @returns whether `response` is a valid answer by one of the user's passkeys; false is counted as wrong. */
+  checkSecondFactor(userId: string, response: unknown): Promise<boolean>;
+}
+
 /** A provider identity a new account signs in with instead of a password. */
 export interface NewSocialAccount {
   provider: string;
@@ -107,6 +130,8 @@ export interface AuthDependencies {
   /** Decides whom an actor may manage (unlocking another user). */
   users: UserService;
   invitations: Invitations;
+  /** Passkeys as a second factor; without them, verifyMfa takes codes only. */
+  passkeys?: PasskeySecondFactor;
   /** Refuse logins until the email is verified. */
   requireVerifiedEmail: boolean;
   log: Logger;
@@ -278,12 +303,23 @@ export class AuthService {
     return this.signedIn(user, client);
   }
 
+  /** The user a pending MFA challenge (login's mfaToken) is for; null when unknown or expired. */
+  async pendingMfaUser(mfaToken: string): Promise<string | null> {
+    if (mfaToken.length > MAX_TOKEN_LENGTH) return null;
+    const pending = await this.deps.kv.get(`mfa:challenge:${hashToken(mfaToken)}`);
+    return pending ? (JSON.parse(pending) as { userId: string }).userId : null;
+  }
+
   /**
-   * Completes a login with a TOTP code or a recovery code. Wrong codes count toward the account's
-   * lockout, and a challenge dies after five of them; a right one works once.
+   * Completes a login with a TOTP code, a recovery code or a passkey (exactly one). Wrong ones count
+   * toward the account's lockout, and a challenge dies after five of them; a right one works once.
    */
-  async verifyMfa(mfaToken: string, code: string, client: ClientInfo): Promise<SignedIn> {
+  async verifyMfa(mfaToken: string, proof: MfaProof, client: ClientInfo): Promise<SignedIn> {
     const { kv, mfa, lockout, prisma, log } = this.deps;
+    const { code, webauthn } = proof;
+    if ((code === undefined) === (webauthn === undefined)) {
+      throw new BadUserInputError([{ path: "code", message: "or webauthn is required, not both" }]);
+    }
     const invalid = () => new UnauthenticatedError("Invalid or expired MFA token or code");
     if (mfaToken.length > MAX_TOKEN_LENGTH) throw invalid();
     const key = `mfa:challenge:${hashToken(mfaToken)}`;
@@ -292,7 +328,12 @@ export class AuthService {
     const { userId, email, stamp } = JSON.parse(pending) as { userId: string; email: string; stamp: string };
     const attempt = await lockout.admit(email, client.ip);
     if (!attempt) throw invalid();
-    if (!(await mfa.check(userId, code))) {
+    const passkeys = this.deps.passkeys;
+    const right =
+      code !== undefined
+        ? await mfa.check(userId, code)
+        : passkeys !== undefined && (await passkeys.checkSecondFactor(userId, webauthn));
+    if (!right) {
       await lockout.failed(attempt, userId);
       const { count } = await kv.increment(`${key}:failures`, MFA_CHALLENGE_MS);
       if (count >= MFA_MAX_FAILURES) await kv.delete(key);
@@ -320,20 +361,23 @@ export class AuthService {
   }
 
   /**
-   * Signs in a user who proved who they are at an OAuth provider: the same checks as a password login
-   * (active, verified email when required), and the second factor when they have one.
-   * @param via the social account used, the target of the audit event.
+   * Signs in a user who proved who they are some other way than a password (an OAuth provider, a
+   * passkey, a mailed code): the same checks as a password login (a person, active, verified email when
+   * required), and the second factor when they have one, unless `proof` already counts as two factors
+   * (a passkey with user verification).
+   * @param proof what the sign-in is audited as (its action and the credential used), and whether it
+   * was two factors.
    */
-  async externalLogin(userId: string, via: { socialAccountId: string }, client: ClientInfo): Promise<AuthResult> {
+  async signInProven(userId: string, proof: SignInProof, client: ClientInfo): Promise<AuthResult> {
     const user = await this.deps.prisma.user.findUnique({ where: { id: userId } });
-    if (!user || user.status !== "active") throw new AccountDisabledError();
+    if (!user || user.kind !== "human" || user.status !== "active") throw new AccountDisabledError();
     if (this.deps.requireVerifiedEmail && !user.emailVerifiedAt) throw new EmailNotVerifiedError();
-    if (this.deps.mfa.isEnabled(user)) return this.challenge(user);
-    this.deps.log.info("social login succeeded", { event: "auth.social_login", userId, ip: client.ip });
+    if (this.deps.mfa.isEnabled(user) && !proof.twoFactors) return this.challenge(user);
+    this.deps.log.info("login succeeded", { event: proof.action, userId, ip: client.ip });
     return this.signedIn(user, client, {
-      action: "auth.social_login",
+      action: proof.action,
       actor: { id: user.id, email: user.email },
-      target: { type: "social_account", id: via.socialAccountId },
+      target: proof.credential,
     });
   }
 

@@ -33,6 +33,9 @@ export function registerWellKnownRoutes(
     jwks_uri: `${publicUrl(request)}/.well-known/jwks.json`,
     // Not registered metadata: the `alg` of the access tokens (RFC 9068), which every JWK also says.
     access_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+    // RFC 7662, for services that must see a revocation before the token expires (modules/gateway).
+    introspection_endpoint: `${publicUrl(request)}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic"],
     // RFC 8414 asks for it; Kafkey has no authorization endpoint, so it supports no response type.
     response_types_supported: [],
   });

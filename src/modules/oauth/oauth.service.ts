@@ -269,7 +269,11 @@ export class OAuthService {
       select: { id: true },
     });
     if (!still) throw invalidCode();
-    return this.deps.auth.externalLogin(userId, { socialAccountId }, client);
+    return this.deps.auth.signInProven(
+      userId,
+      { action: "auth.social_login", credential: { type: "social_account", id: socialAccountId } },
+      client,
+    );
   }
 
   /**

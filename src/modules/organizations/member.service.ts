@@ -72,14 +72,18 @@ export class MemberService {
     const search = filter.search?.trim() ? likeLiteral(filter.search.trim()) : undefined;
     const where: Prisma.OrganizationMemberWhereInput = {
       roles: filter.roleId ? { some: { roleId: filter.roleId } } : undefined,
-      user: search
-        ? {
-            OR: [
-              { email: { contains: search, mode: "insensitive" } },
-              { displayName: { contains: search, mode: "insensitive" } },
-            ],
-          }
-        : undefined,
+      // Its service accounts are listed by serviceAccounts(organizationId).
+      user: {
+        kind: "human",
+        ...(search
+          ? {
+              OR: [
+                { email: { contains: search, mode: "insensitive" } },
+                { displayName: { contains: search, mode: "insensitive" } },
+              ],
+            }
+          : {}),
+      },
     };
     const [totalItems, rows] = await Promise.all([
       tenant.db.organizationMember.count({ where }),

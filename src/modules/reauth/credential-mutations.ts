@@ -25,10 +25,17 @@ export const CREDENTIAL_MUTATIONS = {
   changePassword: { proof: "argument", argument: "currentPassword" },
   // The mailed token proves the mailbox.
   resetPassword: { proof: "argument", argument: "token" },
+  // So do the mailed sign-in code and link; on an unverified account they remove what was set before.
+  signInWithCode: { proof: "argument", argument: "code" },
+  signInWithLink: { proof: "argument", argument: "token" },
   logoutAll: { proof: "recent", when: "removeLinkedAccounts" },
   // API keys are credentials: a stolen access token alone must not mint a lasting one.
   createApiKey: { proof: "recent" },
   revokeApiKey: { proof: "recent" },
+  // Passkeys: a stolen access token alone must not add the thief's authenticator or remove the owner's.
+  passkeyRegistrationOptions: { proof: "recent" },
+  registerPasskey: { proof: "recent" },
+  removePasskey: { proof: "recent" },
 } as const satisfies Record<string, CredentialProof>;
 
 /** The mutations that add or remove no credential, each decided. */
@@ -39,6 +46,9 @@ export const NON_CREDENTIAL_MUTATIONS = [
   "verifyMfa",
   "refreshToken",
   "exchangeOAuthCode",
+  "passkeyLoginOptions",
+  "loginWithPasskey",
+  "passkeyMfaOptions",
   "logout",
   "revokeSession",
   "switchOrganization",
@@ -49,14 +59,18 @@ export const NON_CREDENTIAL_MUTATIONS = [
   "verifyEmail",
   "resendVerificationEmail",
   "requestPasswordReset",
+  "requestSignInCode",
   // The account's profile (a display name) and notifications.
   "updateMe",
+  // A passkey's name only.
+  "renamePasskey",
   "markNotificationsRead",
   // Administration, each behind its own permission.
   "unlockUser",
   "updateUser",
   "deleteUser",
   "revokeUserSessions",
+  "removeUserPasskey",
   "assignRole",
   "removeRole",
   "createRole",
@@ -65,6 +79,10 @@ export const NON_CREDENTIAL_MUTATIONS = [
   "setRolePermissions",
   // The deployment's signing keys (keys.rotate): no user's credential; audited.
   "rotateSigningKey",
+  // Service accounts: principals without credentials of their own (their keys are createApiKey's).
+  "createServiceAccount",
+  "updateServiceAccount",
+  "deleteServiceAccount",
   "createPermission",
   "updatePermission",
   "deletePermission",

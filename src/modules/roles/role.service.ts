@@ -81,7 +81,7 @@ export const isFixedRole = (realm: Realm, role: RoleRecord): boolean =>
 const roleName = (name: string): string => name.trim();
 
 /** The roles of `realm` that `userId` holds. */
-const heldWhere = (realm: Realm, userId: string): Prisma.RoleWhereInput =>
+const heldWhere = (realm: Pick<Realm, "organizationId">, userId: string): Prisma.RoleWhereInput =>
   realm.organizationId === null ? { users: { some: { userId } } } : { members: { some: { userId } } };
 
 /** What `actor` holds in `realm`: their platform grants, or their grants in that organization. */
@@ -331,7 +331,7 @@ export class RoleService {
   }
 
   /** The roles `userId` holds in `realm`, with what they carry. */
-  heldBy(tx: Tx, realm: Realm, userId: string): Promise<CarryingRole[]> {
+  heldBy(tx: Tx, realm: Pick<Realm, "organizationId">, userId: string): Promise<CarryingRole[]> {
     return this.read(tx, realm, heldWhere(realm, userId));
   }
 
@@ -393,7 +393,11 @@ export class RoleService {
   }
 
   /** The roles of `realm` that match `where`, with what they carry: two statements. */
-  private async read(tx: Tx, realm: Realm, where: Prisma.RoleWhereInput): Promise<CarryingRole[]> {
+  private async read(
+    tx: Tx,
+    realm: Pick<Realm, "organizationId">,
+    where: Prisma.RoleWhereInput,
+  ): Promise<CarryingRole[]> {
     const roles = await tx.role.findMany({ where: { ...where, organizationId: realm.organizationId } });
     return withPermissions(tx, roles);
   }

@@ -28,7 +28,7 @@ const lastAdmin = () => new ConflictError("This is the last active admin", USER_
 /** The user `id`, their row locked until `tx` ends (see lockRow): one statement, where lockRow and a read are two. */
 async function lockedUser(tx: Tx, id: string): Promise<UserProfile> {
   const [user] = await tx.$queryRaw<UserProfile[]>`
-    SELECT ${USER_PROFILE_COLUMNS} FROM "users" u WHERE u."id" = ${id}::uuid FOR UPDATE`;
+    SELECT ${USER_PROFILE_COLUMNS} FROM "users" u WHERE u."id" = ${id}::uuid AND u."kind" = 'human' FOR UPDATE`;
   if (!user) throw new NotFoundError("User");
   return user;
 }
@@ -48,7 +48,8 @@ export class UserService {
   ) {}
 
   async get(id: string): Promise<UserProfile> {
-    const user = await this.prisma.user.findUnique({ where: { id }, omit: USER_SECRETS });
+    // A service account is no user here: serviceAccount(id) shows it.
+    const user = await this.prisma.user.findFirst({ where: { id, kind: "human" }, omit: USER_SECRETS });
     if (!user) throw new NotFoundError("User");
     return user;
   }
@@ -215,6 +216,9 @@ export class UserService {
    * permission that user holds.
    */
   async requireManageable(actor: Principal, userId: string): Promise<void> {
+    // A service account is managed as one (modules/service-accounts), not as a user.
+    const person = await this.prisma.user.findFirst({ where: { id: userId, kind: "human" }, select: { id: true } });
+    if (!person) throw new NotFoundError("User");
     this.roles.requireManageable(actor, this.roles.platform, await this.access.grantsOf(userId), MANAGE);
   }
 
