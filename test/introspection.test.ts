@@ -3,7 +3,7 @@
  * account's API key learns whether a token works now, and sees a revocation at once, on any instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, type SignedIn, startServer, type TestServer } from "./support/server.js";
+import { ADMIN, PASSWORD, type SignedIn, startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
 let other: TestServer;
@@ -29,7 +29,7 @@ async function newKey(input: Record<string, unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ env: { KAFKEY_ORGANIZATION_CREATION: "users" } });
   other = await startServer({ sharing: server });
   admin = await server.loginAdmin();
   const account = await server.gql(
@@ -125,6 +125,62 @@ describe("POST /oauth/introspect", () => {
     const missing = await introspect(server, undefined);
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe("invalid_request");
+  });
+
+  it("answers a key's scope as what it may do now, and inactive once its owner holds none of it", async () => {
+    const owner = await server.signUp("key-owner");
+    const roleId = await server.grant(owner.id, ["users.read", "roles.read"]);
+    await server.gql(STEP_UP, { p: PASSWORD }, owner.accessToken);
+    const created = await server.gql(
+      CREATE_KEY,
+      { input: { name: "script", permissions: ["users.read"], expiresAt: inDays(7) } },
+      owner.accessToken,
+    );
+    const key = created.data!.createApiKey.secret;
+    expect((await introspect(server, key)).body).toMatchObject({ active: true, scope: "users.read" });
+    await server.gql(
+      `mutation($u: UUID!, $r: UUID!) { removeRole(userId: $u, roleId: $r) { id } }`,
+      { u: owner.id, r: roleId },
+      admin.accessToken,
+    );
+    expect((await introspect(server, key)).body).toEqual({ active: false });
+  });
+
+  it("refuses an organization's service account and malformed Basic credentials (401)", async () => {
+    const owner = await server.signUp("tenant-owner");
+    const org = await server.gql(
+      `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id } }`,
+      { input: { name: `tenant ${owner.id.slice(0, 6)}` } },
+      owner.accessToken,
+    );
+    const organizationId = org.data!.createOrganization.id;
+    const inOrg = { "x-organization-id": organizationId };
+    const roles = await server.gql(`{ organizationRoles { id name } }`, {}, owner.accessToken, inOrg);
+    const memberRole = roles.data!.organizationRoles.find((r: { name: string }) => r.name === "member").id;
+    const account = await server.gql(
+      `mutation($o: UUID, $r: [UUID!]!) { createServiceAccount(organizationId: $o, input: { name: "tenant robot", roleIds: $r }) { id } }`,
+      { o: organizationId, r: [memberRole] },
+      owner.accessToken,
+      inOrg,
+    );
+    await server.gql(STEP_UP, { p: PASSWORD }, owner.accessToken);
+    const created = await server.gql(
+      CREATE_KEY,
+      {
+        input: {
+          name: "tenant",
+          permissions: ["org.read"],
+          expiresAt: inDays(7),
+          serviceAccountId: account.data!.createServiceAccount.id,
+        },
+      },
+      owner.accessToken,
+      inOrg,
+    );
+    const tenantKey = created.data!.createApiKey.secret;
+    expect((await introspect(server, admin.accessToken, `Bearer ${tenantKey}`)).status).toBe(401);
+    const malformed = `Basic ${Buffer.from("client:%E0%A4%A").toString("base64")}`;
+    expect((await introspect(server, admin.accessToken, malformed)).status).toBe(401);
   });
 
   it("is named in the discovery documents", async () => {

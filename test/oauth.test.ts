@@ -576,6 +576,26 @@ describe("account pre-hijacking", () => {
     expect(login.accessToken).toBeTruthy();
   });
 
+  it("removes the passkeys an account registered before its email was verified, at a reset", async () => {
+    const user = await server.signUp("unverified-passkey");
+    // As a registration leaves it: a squatter's passkey, registered before the owner proved the address.
+    const { prisma } = server.app.db;
+    await prisma.passkey.create({
+      data: {
+        userId: user.id,
+        credentialId: `squatter-${user.id}`,
+        publicKey: new Uint8Array(77),
+        counter: 0n,
+        transports: ["internal"],
+        deviceType: "multiDevice",
+        backedUp: true,
+        name: "Squatter's phone",
+      },
+    });
+    await resetByMail(user.email, NEW_PASSWORD);
+    expect(await prisma.passkey.count({ where: { userId: user.id } })).toBe(0);
+  });
+
   it("voids link flows, link codes and MFA challenges pending at a password reset", async () => {
     const user = await verifiedUser("pending-at-reset");
     person("pending-at-github");

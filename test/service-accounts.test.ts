@@ -253,6 +253,23 @@ describe("an organization's service account", () => {
     const read = await server.gql(MEMBERS, { o: org.id }, key.data!.createApiKey.secret);
     expect(read.errors).toBeUndefined();
 
+    // The member mutations do not reach it: it is changed as a service account, not as a member.
+    const asMember = await server.gql(
+      `mutation($o: UUID, $u: UUID!, $r: UUID!) { assignOrganizationRole(organizationId: $o, userId: $u, roleId: $r) { userId } }`,
+      { o: org.id, u: account.id, r: org.memberRole },
+      owner.accessToken,
+      inOrg,
+    );
+    expect(codeOf(asMember)).toBe("NOT_FOUND");
+    const removed = await server.gql(
+      `mutation($o: UUID, $u: UUID!) { removeMember(organizationId: $o, userId: $u) }`,
+      { o: org.id, u: account.id },
+      owner.accessToken,
+      inOrg,
+    );
+    expect(codeOf(removed)).toBe("NOT_FOUND");
+    expect((await server.gql(MEMBERS, { o: org.id }, key.data!.createApiKey.secret)).errors).toBeUndefined();
+
     // Another organization's owner does not see it.
     const stranger = await server.signUp("other-owner");
     const theirs = await organizationOf(stranger);

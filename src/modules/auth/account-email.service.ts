@@ -8,7 +8,7 @@ import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
 import { linkedAccountMail, passwordResetMail, verificationMail } from "./account-mail.js";
-import { removeLinkedAccounts } from "./linked-accounts.js";
+import { removeLinkedAccounts, removePasskeys } from "./linked-accounts.js";
 import type { Lockout } from "./lockout.js";
 import type { OneTimeTokens } from "./one-time-tokens.js";
 import { checkPasswordPolicy, type Passwords } from "./password.js";
@@ -102,7 +102,7 @@ export class AccountEmailService {
       if ((await tokens.consume(token, "password_reset", tx)) !== userId) throw invalidToken();
       // Reading the mail proved the mailbox, not what was added to the account before anyone had: every
       // linked identity goes (a squatter's among them), and while the address was unverified the second
-      // factor too. On a verified account the second factor stays: a reset must not bypass it. The new
+      // factor and the passkeys too. On a verified account the second factor stays: a reset must not bypass it. The new
       // stamp voids pending link flows, link codes and MFA challenges.
       const removeSecondFactor = !user.emailVerifiedAt && user.totpSecret !== null;
       await tx.user.update({
@@ -116,6 +116,8 @@ export class AccountEmailService {
       });
       await this.deps.audit.record(onOwnAccount("auth.password_reset", user), tx);
       await removeLinkedAccounts(tx, this.deps.audit, user, "password_reset");
+      // A passkey is a door too: one registered while the address was unverified may be a squatter's.
+      if (!user.emailVerifiedAt) await removePasskeys(tx, this.deps.audit, user);
       if (removeSecondFactor) {
         await tx.recoveryCode.deleteMany({ where: { userId } });
         if (user.totpEnabledAt) await this.deps.audit.record(onOwnAccount("auth.mfa_disabled", user), tx);

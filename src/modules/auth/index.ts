@@ -12,7 +12,7 @@ export {
 } from "./auth.service.js";
 export { AuthPayload } from "./auth.type.js";
 export { ensureFirstAdmin, type CreatedAdmin } from "./first-admin.js";
-export { removeLinkedAccounts } from "./linked-accounts.js";
+export { removeLinkedAccounts, removePasskeys } from "./linked-accounts.js";
 export { Lockout } from "./lockout.js";
 export { OneTimeTokens } from "./one-time-tokens.js";
 export { Passwords } from "./password.js";

@@ -33,3 +33,29 @@ export async function removeLinkedAccounts(
   }
   return accounts.map((a) => a.provider);
 }
+
+/**
+ * Removes every passkey of `user`, in `tx`, each with its `auth.passkey_removed` event: what proving
+ * the mailbox of an unverified account takes away (a squatter may have registered one before the
+ * owner proved the address).
+ */
+export async function removePasskeys(
+  tx: Prisma.TransactionClient,
+  audit: AuditTrail,
+  user: { id: string; email: string },
+): Promise<void> {
+  const passkeys = await tx.passkey.findMany({ where: { userId: user.id }, select: { id: true } });
+  if (passkeys.length === 0) return;
+  await tx.passkey.deleteMany({ where: { userId: user.id } });
+  for (const { id } of passkeys) {
+    await audit.record(
+      {
+        action: "auth.passkey_removed",
+        actor: { id: user.id, email: user.email },
+        target: { type: "user", id: user.id },
+        changes: [{ field: "passkey", before: id, after: null }],
+      },
+      tx,
+    );
+  }
+}

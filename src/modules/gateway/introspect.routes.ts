@@ -15,7 +15,7 @@ export interface IntrospectionDependencies {
   /** Whether session `sessionId` of `userId` still lives, as the database of record says. */
   isLive(sessionId: string, userId: string): Promise<boolean>;
   /** The user a token names, if still active (in `organizationId`, when it acts in one). */
-  principal(userId: string, organizationId?: string): Promise<{ principal: Principal | null }>;
+  principal(userId: string, organizationId?: string): Promise<{ principal: Principal | null; refusal?: string }>;
   /** The `iss` and `aud` of Kafkey's access tokens, and their `client_id`. */
   issuer: string;
   audience: string;
@@ -30,8 +30,13 @@ function callerKey(authorization: string | undefined): string | undefined {
   if (scheme?.toLowerCase() !== "basic") return undefined;
   const decoded = Buffer.from(value, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
-  // RFC 6749 2.3.1: client_id and client_secret are form-urlencoded before they are joined.
-  return colon < 0 ? undefined : decodeURIComponent(decoded.slice(colon + 1));
+  if (colon < 0) return undefined;
+  try {
+    // RFC 6749 2.3.1: client_id and client_secret are form-urlencoded before they are joined.
+    return decodeURIComponent(decoded.slice(colon + 1));
+  } catch {
+    return undefined;
+  }
 }
 
 const INACTIVE = { active: false } as const;
@@ -50,13 +55,16 @@ export async function registerIntrospectionRoutes(
 ): Promise<void> {
   const describe = async (token: string): Promise<Record<string, unknown>> => {
     if (token.startsWith(API_KEY_PREFIX)) {
-      const { principal } = await deps.apiKey(token).catch(() => ({ principal: null }));
-      if (!principal?.apiKey) return INACTIVE;
+      const { principal, refusal } = await deps.apiKey(token).catch(() => ({ principal: null, refusal: undefined }));
+      if (!principal?.apiKey || refusal) return INACTIVE;
+      // What the key may do now: its permissions, cut to what its owner still holds (where it acts).
+      const grants = principal.apiKey.organizationId ? (principal.organization?.grants ?? []) : principal.grants;
+      if (grants.length === 0) return INACTIVE;
       return {
         active: true,
         token_type: "api_key",
         sub: principal.userId,
-        scope: principal.apiKey.permissions.join(" "),
+        scope: grants.join(" "),
         ...(principal.apiKey.organizationId ? { org: principal.apiKey.organizationId } : {}),
         iss: deps.issuer,
       };
@@ -68,7 +76,8 @@ export async function registerIntrospectionRoutes(
       deps.isLive(sessionId, userId),
       deps.principal(userId, organizationId ?? undefined),
     ]);
-    if (!live || !loaded.principal) return INACTIVE;
+    // A token naming an organization its user can no longer act in is refused there as everywhere.
+    if (!live || !loaded.principal || loaded.refusal) return INACTIVE;
     return {
       active: true,
       token_type: "Bearer",
@@ -91,12 +100,14 @@ export async function registerIntrospectionRoutes(
     const caller = secret?.startsWith(API_KEY_PREFIX)
       ? await deps.apiKey(secret).catch(() => ({ principal: null }))
       : { principal: null };
-    // Only a service account asks: a person's key, a session's token or nothing is no resource server.
-    if (!caller.principal || caller.principal.profile.kind !== "service") {
+    // Only a platform service account asks: a person's key, a session's token or nothing is no resource
+    // server, and an organization's account would see other tenants' tokens.
+    const asker = caller.principal?.profile;
+    if (asker?.kind !== "service" || asker.organizationId !== null) {
       reply.header("www-authenticate", 'Basic realm="kafkey", Bearer realm="kafkey"');
       return reply.status(401).send({
         error: "invalid_client",
-        error_description: "Authenticate with an API key of a service account",
+        error_description: "Authenticate with an API key of a platform service account",
       });
     }
     const body = (request.body ?? {}) as Record<string, unknown>;

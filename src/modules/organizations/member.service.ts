@@ -282,7 +282,8 @@ export class MemberService {
       const held = await this.deps.roles.heldBy(tx, tenant, userId);
       if (userId !== actor.userId) this.deps.roles.requireManageable(actor, tenant, keysOf(held), "remove a member");
       if (await this.deps.roles.isLastHolder(tx, tenant, userId)) throw lastOwner();
-      const { count } = await tx.organizationMember.deleteMany({ where: { userId } });
+      // An organization's service account is changed as one (serviceAccounts), not as a member.
+      const { count } = await tx.organizationMember.deleteMany({ where: { userId, user: { kind: "human" } } });
       if (count === 0) throw new NotFoundError("Member");
       // What they invited does not outlive their membership.
       await tx.organizationInvitation.updateMany({
@@ -352,7 +353,7 @@ export class MemberService {
       await lockRow(tx, "organizations", tenant.organizationId);
       return this.deps.roles.changeHolder(tx, tenant, actor, { userId, roleId, action }, async (roles) => {
         const found = await tx.organizationMember.findFirst({
-          where: { userId },
+          where: { userId, user: { kind: "human" } },
           include: { user: { select: { email: true, displayName: true } } },
         });
         if (!found) throw new NotFoundError("Member");

@@ -7,7 +7,13 @@ import type { Logger } from "../../platform/observability/logger.js";
 import { hashToken, MAX_TOKEN_LENGTH, randomToken } from "../../platform/secret-tokens.js";
 import type { ClientInfo } from "../../kernel/request.js";
 import { BadUserInputError } from "../../kernel/errors.js";
-import { type AuthResult, type AuthService, type Lockout, removeLinkedAccounts } from "../auth/index.js";
+import {
+  type AuthResult,
+  type AuthService,
+  type Lockout,
+  removeLinkedAccounts,
+  removePasskeys,
+} from "../auth/index.js";
 import { type AccessService } from "../permissions/index.js";
 import type { SessionService } from "../sessions/index.js";
 import { normalizeEmail } from "../users/index.js";
@@ -274,14 +280,7 @@ export class SignInCodeService {
     await audit.record(onOwnAccount("auth.email_verified", user), tx);
     if (user.passwordHash) await audit.record(onOwnAccount("auth.password_removed", user), tx);
     await removeLinkedAccounts(tx, audit, user, "email_sign_in");
-    const passkeys = await tx.passkey.findMany({ where: { userId }, select: { id: true } });
-    await tx.passkey.deleteMany({ where: { userId } });
-    for (const { id } of passkeys) {
-      await audit.record(
-        { ...onOwnAccount("auth.passkey_removed", user), changes: [{ field: "passkey", before: id, after: null }] },
-        tx,
-      );
-    }
+    await removePasskeys(tx, audit, user);
     if (removeSecondFactor) {
       await tx.recoveryCode.deleteMany({ where: { userId } });
       if (user.totpEnabledAt) await audit.record(onOwnAccount("auth.mfa_disabled", user), tx);
